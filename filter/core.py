@@ -1,0 +1,91 @@
+"""Filter: the one entry point every shell uses. Load once, score many."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .artifact import load_model
+from .document import Document, Format
+from .errors import InputError
+from .features import rows_of
+from .labels import LABELS
+from .policy import Policy
+from .result import Result, ScoredParagraph
+from .segment import segment
+
+DEFAULT_MAX_BYTES = 5_000_000
+
+
+def check_size(raw: str, max_bytes: int) -> None:
+    # Each character is at most 4 bytes in UTF-8, so most inputs skip the encode.
+    if len(raw) * 4 > max_bytes and len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise InputError(f"document is larger than the limit of {max_bytes} bytes")
+
+
+class Filter:
+    """Scores documents with the shipped (or a given) model under a default policy.
+
+    >>> f = Filter()
+    >>> f.clean("Share post:\\n\\nThe council voted on Tuesday ...")
+    """
+
+    def __init__(self, model_dir: Path | str | None = None, policy: Policy | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.model, self.card = load_model(model_dir)
+        self.policy = policy or Policy()
+        self.max_bytes = max_bytes
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unknown"))
+
+    def segment(self, raw: str, fmt: Format | str | None = None) -> Document:
+        if not isinstance(raw, str):
+            raise InputError(f"expected text, got {type(raw).__name__}")
+        check_size(raw, self.max_bytes)
+        return segment(raw, fmt)
+
+    def probabilities(self, documents: Sequence[Document]) -> list[np.ndarray]:
+        """One (paragraphs x labels) matrix per document, scored in one model call."""
+        rows = rows_of(documents)
+        proba = self.model.predict_proba(rows) if rows else np.zeros((0, len(LABELS)))
+        out, start = [], 0
+        for doc in documents:
+            out.append(proba[start:start + len(doc)])
+            start += len(doc)
+        return out
+
+    def score_documents(self, documents: Sequence[Document],
+                        policy: Policy | None = None) -> list[Result]:
+        policy = policy or self.policy
+        return [self._result(doc, proba, policy)
+                for doc, proba in zip(documents, self.probabilities(documents), strict=True)]
+
+    def score(self, raw: str, fmt: Format | str | None = None,
+              policy: Policy | None = None) -> Result:
+        return self.score_documents([self.segment(raw, fmt)], policy)[0]
+
+    def score_many(self, raws: Iterable[str], fmt: Format | str | None = None,
+                   policy: Policy | None = None) -> list[Result]:
+        return self.score_documents([self.segment(r, fmt) for r in raws], policy)
+
+    def clean(self, raw: str, fmt: Format | str | None = None,
+              policy: Policy | None = None) -> str:
+        return self.score(raw, fmt, policy).clean_text
+
+    def _result(self, doc: Document, proba: np.ndarray, policy: Policy) -> Result:
+        labels, kept = policy.decide(doc.texts, proba)
+        paragraphs = tuple(
+            ScoredParagraph(
+                text=p.text,
+                label=label,
+                scores={name: round(float(v), 6) for name, v in zip(LABELS, row, strict=True)},
+                kept=keep,
+            )
+            for p, row, label, keep in zip(doc.paragraphs, proba, labels, kept, strict=True)
+        )
+        clean = doc.separator.joiner.join(p.text for p in paragraphs if p.kept)
+        return Result(paragraphs=paragraphs, clean_text=clean, model_version=self.version)

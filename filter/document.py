@@ -1,0 +1,54 @@
+"""The values that flow through the pipeline: paragraphs and documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    HTML = "html"
+
+
+class Separator(StrEnum):
+    """How a text document separates paragraphs; clean text is joined the same way."""
+
+    BLANK = "blank"
+    LINE = "line"
+
+    @property
+    def joiner(self) -> str:
+        return "\n\n" if self is Separator.BLANK else "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One unit of a document, with the block facts its markup gave it.
+
+    Text input has ``tag`` "text", "heading" or "item" (markdown heading, list item);
+    HTML input has the tag of the innermost block element that holds the text.
+    """
+
+    text: str
+    index: int
+    tag: str = "text"
+    link_density: float = 0.0
+    depth: int = 0
+    classes: tuple[str, ...] = ()
+    ancestor_classes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    paragraphs: tuple[Paragraph, ...]
+    format: Format = Format.TEXT
+    separator: Separator = Separator.BLANK
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def texts(self) -> list[str]:
+        return [p.text for p in self.paragraphs]
+
+    def __len__(self) -> int:
+        return len(self.paragraphs)

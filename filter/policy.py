@@ -1,0 +1,75 @@
+"""Keep or drop: what the caller wants, applied to the model's probabilities."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .labels import LABELS, Label
+
+DEFAULT_KEEP = frozenset({Label.BODY})
+# Drop only when the unwanted labels together are more likely than the wanted ones.
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+_FOLD = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    return _FOLD.sub(" ", text).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which labels to keep, and how sure the model must be before it drops a paragraph.
+
+    ``min_confidence``: a paragraph whose label is not kept is still kept unless the
+    probability of the labels not kept reaches this value.
+    ``drop_repeats``: a paragraph that repeats an earlier one word for word (the second
+    copy of a title, a repeated widget line) is boilerplate whatever the model says.
+    """
+
+    keep: frozenset[Label] = field(default=DEFAULT_KEEP)
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    drop_repeats: bool = True
+
+    def __post_init__(self) -> None:
+        keep = frozenset(Label.parse(str(k)) for k in self.keep)
+        if not keep:
+            raise ValueError("keep must name at least one label")
+        object.__setattr__(self, "keep", keep)
+        if not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise ValueError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+
+    @classmethod
+    def build(cls, keep: Iterable[str] | str | None = None,
+              min_confidence: float | None = None) -> Policy:
+        if isinstance(keep, str):
+            keep = keep.split(",")
+        return cls(
+            keep=frozenset(Label.parse(k) for k in keep if k.strip()) if keep else DEFAULT_KEEP,
+            min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+        )
+
+    def decide(self, texts: Sequence[str], proba: np.ndarray) -> tuple[list[Label], list[bool]]:
+        """(label, kept) for every paragraph."""
+        keep_cols = [LABELS.index(k.value) for k in self.keep]
+        labels: list[Label] = []
+        kept: list[bool] = []
+        seen: set[str] = set()
+        for text, row in zip(texts, proba, strict=True):
+            key = _fold(text)
+            repeat = self.drop_repeats and key in seen
+            seen.add(key)
+            label = Label.BOILERPLATE if repeat else Label(LABELS[int(np.argmax(row))])
+            if label in self.keep:
+                keep = True
+            elif repeat:
+                keep = False
+            else:
+                keep = 1.0 - float(row[keep_cols].sum()) < self.min_confidence
+            labels.append(label)
+            kept.append(keep)
+        return labels, kept

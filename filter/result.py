@@ -1,0 +1,56 @@
+"""What scoring a document returns: per-paragraph verdicts and the clean text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .labels import LABELS, Label
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredParagraph:
+    text: str
+    label: Label
+    scores: dict[str, float]
+    kept: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "label": self.label.value, "scores": self.scores,
+                "kept": self.kept}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    paragraphs: tuple[ScoredParagraph, ...]
+    clean_text: str
+    model_version: str
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Paragraphs per label, every label present (zero when absent)."""
+        counts = dict.fromkeys(LABELS, 0)
+        for p in self.paragraphs:
+            counts[p.label.value] += 1
+        return counts
+
+    @property
+    def contamination(self) -> float:
+        """Share of the document's characters that were removed."""
+        total = sum(len(p.text) for p in self.paragraphs)
+        removed = sum(len(p.text) for p in self.paragraphs if not p.kept)
+        return round(removed / total, 6) if total else 0.0
+
+    @property
+    def dropped(self) -> tuple[ScoredParagraph, ...]:
+        return tuple(p for p in self.paragraphs if not p.kept)
+
+    def report(self) -> dict[str, Any]:
+        """The fields every shell adds to a document: the `score` contract."""
+        return {
+            "paragraphs": [p.to_dict() for p in self.paragraphs],
+            "clean_text": self.clean_text,
+            "counts": self.counts,
+            "contamination": self.contamination,
+            "model": self.model_version,
+        }

@@ -1,0 +1,152 @@
+"""Train the shipped model from seeds/: grouped cross-validation, fit, write model + card.
+
+    python -m training.train [--seeds seeds] [--out filter/model] [--folds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+
+from filter.artifact import MODEL_DIR, save_model
+from filter.classifier import ParagraphClassifier
+from filter.errors import ContamFilterError
+from filter.features import rows_of
+from filter.labels import LABELS
+from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE
+
+from .annotations import LabeledDocument, load_seeds, seeds_hash
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+DEFAULT_FOLDS = 5
+
+
+def flatten(docs: list[LabeledDocument]):
+    rows = rows_of(d.document for d in docs)
+    y = np.array([label.value for d in docs for label in d.labels])
+    groups = np.array([k for k, d in enumerate(docs) for _ in d.labels])
+    return rows, y, groups
+
+
+def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
+                   model: ParagraphClassifier | None = None) -> dict:
+    """Out-of-fold predictions, split by document, and the metrics they give."""
+    rows, y, groups = flatten(docs)
+    predicted = np.empty(len(y), dtype=object)
+    for train, test in GroupKFold(n_splits=folds).split(rows, y, groups):
+        fitted = clone(model) if model is not None else ParagraphClassifier()
+        fitted.fit([rows[i] for i in train], y[train])
+        predicted[test] = fitted.predict([rows[i] for i in test])
+    return metrics(y, predicted.astype(str), docs, groups)
+
+
+def metrics(y: np.ndarray, predicted: np.ndarray, docs=None, groups=None) -> dict:
+    p, r, f, s = precision_recall_fscore_support(y, predicted, labels=list(LABELS), zero_division=0)
+    per_label = {
+        label: {"precision": round(float(p[k]), 4), "recall": round(float(r[k]), 4),
+                "f1": round(float(f[k]), 4), "support": int(s[k])}
+        for k, label in enumerate(LABELS)
+    }
+    kept_true = y == "body"
+    kept_pred = predicted == "body"
+    tp = int((kept_true & kept_pred).sum())
+    body = {
+        "precision": round(tp / max(1, int(kept_pred.sum())), 4),
+        "recall": round(tp / max(1, int(kept_true.sum())), 4),
+    }
+    out = {
+        "per_label": per_label,
+        "macro_f1": round(float(np.mean(f)), 4),
+        "accuracy": round(float((y == predicted).mean()), 4),
+        "keep_body": body,
+        "confusion": {
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(y, predicted, labels=list(LABELS)).tolist(),
+        },
+        "paragraphs": len(y),
+    }
+    if docs is not None:
+        out["documents"] = len(docs)
+    return out
+
+
+def format_metrics(m: dict) -> str:
+    lines = [f"{'label':<12} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}"]
+    for label, v in m["per_label"].items():
+        lines.append(f"{label:<12} {v['precision']:>9.3f} {v['recall']:>7.3f} {v['f1']:>6.3f} "
+                     f"{v['support']:>8}")
+    lines.append(f"{'macro F1':<12} {m['macro_f1']:>32.3f}")
+    lines.append(f"accuracy {m['accuracy']:.3f}; keeping body: precision "
+                 f"{m['keep_body']['precision']:.3f}, recall {m['keep_body']['recall']:.3f}")
+    lines.append("")
+    lines.append("confusion (rows: true, columns: predicted)")
+    labels = m["confusion"]["labels"]
+    lines.append(f"{'':<12}" + "".join(f"{lab:>12}" for lab in labels))
+    for lab, row in zip(labels, m["confusion"]["matrix"], strict=True):
+        lines.append(f"{lab:<12}" + "".join(f"{v:>12}" for v in row))
+    return "\n".join(lines)
+
+
+def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS,
+          log=print) -> dict:
+    start = time.perf_counter()
+    docs = load_seeds(seeds)
+    data_hash = seeds_hash(seeds)
+    log(f"read {len(docs)} documents, {sum(len(d.labels) for d in docs)} paragraphs "
+        f"from {seeds} (data hash {data_hash[:12]})")
+    model = ParagraphClassifier()
+    cv = cross_validate(docs, folds, model)
+    log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
+    rows, y, _ = flatten(docs)
+    model.fit(rows, y)
+    card = {
+        "name": "contamfilter",
+        "version": f"{package_version('contamfilter')}+{data_hash[:8]}",
+        "labels": list(LABELS),
+        "policy": {"keep": sorted(k.value for k in DEFAULT_KEEP),
+                   "min_confidence": DEFAULT_MIN_CONFIDENCE, "drop_repeats": True},
+        "training_data": {
+            "seeds_sha256": data_hash,
+            "documents": len(docs),
+            "text_documents": sum(d.document.format == "text" for d in docs),
+            "html_pages": sum(d.document.format == "html" for d in docs),
+            "paragraphs": len(y),
+            "label_counts": {lab: int((y == lab).sum()) for lab in LABELS},
+            "corpora": [],
+        },
+        "model": {"class": "filter.classifier.ParagraphClassifier",
+                  "params": model.get_params()},
+        "cross_validation": {"folds": folds, "grouped_by": "document", **cv},
+    }
+    card = save_model(model, card, out)
+    log(f"wrote {out} (version {card['version']}, sha256 {card['sha256'][:12]}) "
+        f"in {time.perf_counter() - start:.1f} s")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=Path, default=SEEDS, help="labeled documents (default: seeds/)")
+    ap.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model and card go")
+    ap.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="cross-validation folds")
+    args = ap.parse_args(argv)
+    try:
+        train(args.seeds, args.out, args.folds)
+    except ContamFilterError as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
