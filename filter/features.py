@@ -96,7 +96,7 @@ def shape_vector(text: str) -> list[float]:
     last = stripped[-1:] if stripped else ""
     ellipsis = bool(_ELLIPSIS.search(stripped))
     return [
-        math.log1p(n) / 8,
+        math.log1p(len(text)) / 8,
         math.log1p(nw) / 6,
         float(nw <= 1),
         float(nw <= 3),

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from filter import Label, Policy
+
+# columns: body, boilerplate, transcript, promo
+PROBA = np.array([
+    [0.90, 0.05, 0.03, 0.02],   # clear body
+    [0.05, 0.90, 0.03, 0.02],   # clear boilerplate
+    [0.40, 0.10, 0.05, 0.45],   # promo, but body is not unlikely
+    [0.05, 0.05, 0.85, 0.05],   # transcript
+    [0.90, 0.05, 0.03, 0.02],   # body, repeating the first paragraph
+])
+TEXTS = ["Title", "Share post:", "A teaser...", "**Host:** Hi.", "title "]
+
+
+def test_default_keeps_body_and_drops_what_is_clearly_something_else():
+    labels, kept = Policy().decide(TEXTS, PROBA)
+    assert labels == [Label.BODY, Label.BOILERPLATE, Label.PROMO, Label.TRANSCRIPT,
+                      Label.BOILERPLATE]
+    assert kept == [True, False, False, False, False]
+
+
+def test_min_confidence_keeps_paragraphs_the_model_is_unsure_about():
+    _, kept = Policy(min_confidence=0.7).decide(TEXTS, PROBA)
+    assert kept == [True, False, True, False, False]
+
+
+def test_keep_more_labels():
+    _, kept = Policy.build(keep="body,transcript").decide(TEXTS, PROBA)
+    assert kept == [True, False, False, True, False]
+
+
+def test_repeat_of_an_earlier_paragraph_is_boilerplate_unless_disabled():
+    labels, kept = Policy(drop_repeats=False).decide(TEXTS, PROBA)
+    assert labels[-1] is Label.BODY and kept[-1]
+
+
+def test_bad_policies_are_refused():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Policy(min_confidence=1.5)
+    with pytest.raises(ValueError, match="unknown label 'bodyy'"):
+        Policy.build(keep="bodyy")
+    with pytest.raises(ValueError, match="at least one label"):
+        Policy(keep=frozenset())

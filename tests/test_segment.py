@@ -1,0 +1,81 @@
+from filter import Format, Separator, detect_format, segment, segment_html, segment_text
+
+
+def texts(doc):
+    return [p.text for p in doc.paragraphs]
+
+
+def test_blank_lines_separate_paragraphs_and_single_lines_stay_together():
+    doc = segment_text("Title\n\nFirst line\nsecond line\n\n\n  Last  ")
+    assert texts(doc) == ["Title", "First line\nsecond line", "Last"]
+    assert doc.separator is Separator.BLANK
+    assert [p.index for p in doc.paragraphs] == [0, 1, 2]
+
+
+def test_single_lines_are_paragraphs_when_the_document_has_no_blank_line():
+    doc = segment_text("One.\nTwo.\r\nThree.\n")
+    assert texts(doc) == ["One.", "Two.", "Three."]
+    assert doc.separator is Separator.LINE
+
+
+def test_headings_and_list_items_stand_alone_inside_a_block():
+    doc = segment_text("Intro\n## Heading\nText after\n- item one\n2. item two\n\nEnd")
+    assert texts(doc) == ["Intro", "## Heading", "Text after", "- item one", "2. item two",
+                          "End"]
+    assert [p.tag for p in doc.paragraphs] == ["text", "heading", "text", "item", "item", "text"]
+
+
+def test_byte_order_mark_and_odd_spaces_are_dropped():
+    doc = segment_text("\ufeffHello\u00a0 world\t!\n\nNext")
+    assert texts(doc) == ["Hello world !", "Next"]
+
+
+def test_empty_and_blank_input_make_no_paragraphs():
+    assert len(segment_text("")) == 0
+    assert len(segment_text(" \n\n \n")) == 0
+
+
+PAGE = """<!DOCTYPE html><html><head><title>T</title><style>.a{color:red}</style>
+<script>var secret = "SCRIPT TEXT";</script></head><body>
+<nav class="mainMenu" id="top-nav"><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li></ul></nav>
+<article class="article__body"><h1>Council votes</h1>
+<p>The council voted <b>7 to 2</b> on Tuesday, <a href="/x">records show</a>.<br>New line</p>
+<div>loose text<p>inner</p>tail</div>
+<div style="display: none">HIDDEN STYLE</div><p hidden>HIDDEN ATTR</p>
+<span aria-hidden="true">HIDDEN ARIA</span><noscript>NOSCRIPT</noscript>
+<template><p>TEMPLATE</p></template><!-- a comment --></article>
+<footer><p>&copy; 2025 Example</p></footer></body></html>"""
+
+
+def test_html_blocks_become_paragraphs_with_their_facts():
+    doc = segment_html(PAGE)
+    assert texts(doc) == ["Home", "World", "Council votes",
+                          "The council voted 7 to 2 on Tuesday, records show.\nNew line",
+                          "loose text", "inner", "tail", "© 2025 Example"]
+    home, _, title, para, *_ = doc.paragraphs
+    assert home.tag == "li" and home.link_density == 1.0
+    assert set(home.ancestor_classes) >= {"main", "menu", "top", "nav"}
+    assert title.tag == "h1" and "article" in title.ancestor_classes
+    assert para.tag == "p" and 0.1 < para.link_density < 0.4
+    assert para.depth > home.depth - 2
+
+
+def test_scripts_styles_hidden_elements_and_comments_never_become_text():
+    joined = "\n".join(texts(segment_html(PAGE)))
+    for secret in ("SCRIPT", "color:red", "HIDDEN", "NOSCRIPT", "TEMPLATE", "comment", "T\n"):
+        assert secret not in joined
+
+
+def test_format_is_detected_and_can_be_overridden():
+    assert detect_format(PAGE) is Format.HTML
+    assert detect_format("<div><p>a</p><p>b</p></div>") is Format.HTML
+    assert detect_format("Plain text with a < sign and <b>one tag</b>.") is Format.TEXT
+    assert detect_format("Story\n\nMore story") is Format.TEXT
+    assert segment(PAGE).format is Format.HTML
+    as_text = segment(PAGE, "text")
+    assert as_text.format is Format.TEXT and "<nav" in "\n".join(texts(as_text))
+    assert segment("<p>x</p>", Format.HTML).format is Format.HTML
+
+
+def test_html_fragment_without_body_still_segments():
+    assert texts(segment_html("<p>One</p><p>Two <i>three</i></p>")) == ["One", "Two three"]
