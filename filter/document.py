@@ -34,6 +34,7 @@ class Paragraph:
     index: int
     tag: str = "text"
     link_density: float = 0.0
+    emphasis: float = 0.0  # share of the text in b/strong/em/i
     depth: int = 0
     classes: tuple[str, ...] = ()
     ancestor_classes: tuple[str, ...] = ()

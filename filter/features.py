@@ -129,7 +129,7 @@ def shape_vector(text: str) -> list[float]:
 
 
 # Which shape columns are carried over to neighbours (index into SHAPE_NAMES).
-_NEIGHBOUR_COLS = (0, 13, 18, 19, 21, 22, 4)
+_NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
 
 class _DocStats:
@@ -140,6 +140,15 @@ class _DocStats:
         if not len(self.shape):
             self.shape = np.zeros((0, len(SHAPE_NAMES)))
         self.speaker = self.shape[:, 19] if len(self.shape) else np.zeros(0)
+        self.question = self.shape[:, 14] if len(self.shape) else np.zeros(0)
+        folded = [" ".join(p.text.split()).casefold() for p in doc.paragraphs]
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for i, key in enumerate(folded):
+            first.setdefault(key, i)
+            last[key] = i
+        self.repeats_earlier = [first[k] < i for i, k in enumerate(folded)]
+        self.repeated_later = [last[k] > i for i, k in enumerate(folded)]
 
 
 def _group(rows: Sequence[Row]) -> list[tuple[Document, list[int]]]:
@@ -163,6 +172,7 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
             "relative position", "first paragraph", "last paragraph", "in first three",
             "in last three", "log paragraphs before", "log paragraphs after",
             "log document paragraphs", "speaker tags nearby", "speaker tags in document",
+            "questions nearby", "repeats an earlier paragraph", "repeated later in document",
         ]
         for side in ("previous", "next"):
             names.append(f"{side} paragraph exists")
@@ -192,6 +202,9 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
                     math.log1p(n) / 4,
                     near / 6,
                     math.log1p(total_speakers) / 3,
+                    (stats.question[lo:hi].sum() - stats.question[i]) / 6,
+                    float(stats.repeats_earlier[i]),
+                    float(stats.repeated_later[i]),
                 ]
                 neighbours: list[float] = []
                 for j in (i - 1, i + 1):
@@ -214,6 +227,7 @@ def block_dicts(rows: Sequence[Row]) -> list[dict[str, float]]:
         d: dict[str, float] = {f"tag={p.tag}": 1.0}
         if p.tag not in ("text", "heading", "item"):
             d["html link density"] = p.link_density
+            d["html emphasised text"] = p.emphasis
             d["html depth"] = min(p.depth, 30) / 30
             for tok in p.classes:
                 d[f"class={tok}"] = 1.0
@@ -228,7 +242,7 @@ def block_dicts(rows: Sequence[Row]) -> list[dict[str, float]]:
 TOPIC_NAMES = (
     "similarity to rest of document", "similarity to long paragraphs",
     "best similarity to another paragraph", "similarity to neighbours",
-    "similarity to document opening", "no content words",
+    "similarity to document opening", "no content words", "short and on topic",
 )
 
 
@@ -281,6 +295,7 @@ class TopicalFit(TransformerMixin, BaseEstimator):
                     neigh / 2,
                     _cos(vk, open_rest),
                     float(not has[k]),
+                    _cos(vk, rest) if words[k] <= 20 else 0.0,
                 ]
         return sp.csr_matrix(out)
 

@@ -146,6 +146,10 @@ class _Block:
     pieces: list[str] = field(default_factory=list)
     sources: list[Tag] = field(default_factory=list)
     link_chars: int = 0
+    emphasis_chars: int = 0
+
+
+_EMPHASIS = frozenset("b strong em i".split())
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
         block.pieces.clear()
         block.sources.clear()
         link_chars, block.link_chars = block.link_chars, 0
+        emphasis_chars, block.emphasis_chars = block.emphasis_chars, 0
         if not text:
             return None
         plain = len(text.replace("\n", "").replace(" ", "")) or 1
@@ -185,6 +190,7 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
             index=index,
             tag=block.tag.name,
             link_density=min(1.0, link_chars / plain),
+            emphasis=min(1.0, emphasis_chars / plain),
             depth=block.depth,
             classes=_class_tokens(block.tag),
             ancestor_classes=block.ancestor_classes,
@@ -196,7 +202,8 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
             counts[id(src)] = (tag, n + 1)
         return HtmlBlock(paragraph=para, element=block.tag, sources=tuple(counts.values()))
 
-    def walk(node: Tag, depth: int, in_link: bool, anc: tuple[str, ...]) -> Iterator[HtmlBlock]:
+    def walk(node: Tag, depth: int, in_link: bool, in_emphasis: bool,
+             anc: tuple[str, ...]) -> Iterator[HtmlBlock]:
         for child in node.children:
             if isinstance(child, NavigableString):
                 if isinstance(child, Comment | Doctype) or type(child) is not NavigableString:
@@ -211,6 +218,8 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
                 stack[-1].sources.append(node)
                 if in_link:
                     stack[-1].link_chars += len(text.replace(" ", ""))
+                if in_emphasis:
+                    stack[-1].emphasis_chars += len(text.replace(" ", ""))
                 continue
             if not isinstance(child, Tag):
                 continue
@@ -226,17 +235,18 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
                     yield done
                 own = _class_tokens(child)
                 stack.append(_Block(tag=child, depth=depth + 1, ancestor_classes=anc))
-                yield from walk(child, depth + 1, in_link, anc + own)
+                yield from walk(child, depth + 1, in_link, in_emphasis, anc + own)
                 done = flush(stack.pop())
                 if done:
                     yield done
             else:
                 link = in_link or (name == "a" and child.has_attr("href"))
-                yield from walk(child, depth + 1, link, anc)
+                emphasis = in_emphasis or name in _EMPHASIS
+                yield from walk(child, depth + 1, link, emphasis, anc)
 
     if isinstance(root, Tag) and root.name:
         stack.append(_Block(tag=root, depth=0, ancestor_classes=()))
-        yield from walk(root, 0, False, _class_tokens(root))
+        yield from walk(root, 0, False, False, _class_tokens(root))
         done = flush(stack.pop())
         if done:
             yield done

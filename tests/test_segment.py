@@ -37,7 +37,8 @@ def test_empty_and_blank_input_make_no_paragraphs():
 
 PAGE = """<!DOCTYPE html><html><head><title>T</title><style>.a{color:red}</style>
 <script>var secret = "SCRIPT TEXT";</script></head><body>
-<nav class="mainMenu" id="top-nav"><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li></ul></nav>
+<nav class="mainMenu" id="top-nav"><ul><li><a href="/">Home</a></li>
+<li><a href="/w">World</a></li></ul></nav>
 <article class="article__body"><h1>Council votes</h1>
 <p>The council voted <b>7 to 2</b> on Tuesday, <a href="/x">records show</a>.<br>New line</p>
 <div>loose text<p>inner</p>tail</div>
