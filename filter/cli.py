@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{clean,score}")
 
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--version", action="version", version=_version())
+    common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
+                        help="log on stderr (-v info, -vv debug)")
     common.add_argument("files", nargs="*", metavar="FILE",
                         help="documents to read ('-' or none: standard input)")
     common.add_argument("--keep", type=_labels_arg, default=None, metavar="LABELS",
@@ -123,10 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the shipped model)")
 
     sub.add_parser(CLEAN, parents=[common], help="print the clean text (default command)",
+                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                    description="Print each document's kept paragraphs. With --jsonl, "
                    "'text' is replaced by the clean text and counts, contamination and "
                    "model are added.")
     sub.add_parser(SCORE, parents=[common], help="print per-paragraph labels as JSON",
+                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                    description="Print one JSON object per document: paragraphs (text, "
                    "label, scores, kept), clean_text, counts, contamination, model.")
     return parser
@@ -157,8 +162,9 @@ class Options:
 
 def parse_args(argv: list[str]) -> Options:
     args = build_parser().parse_args(_with_default_command(argv))
+    verbosity = min(args.verbose + args.sub_verbose, 2)
     logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[verbosity],
         format=f"{PROG}: %(message)s", stream=sys.stderr,
     )
     return Options(
@@ -217,23 +223,25 @@ def _warn_lossy(what: str, replaced: int, offset: int | None, tally: Tally) -> N
     _error(f"{what}: invalid UTF-8 at byte {offset}; {replaced} bytes replaced with U+FFFD")
 
 
-def _emit(out: TextIO, opts: Options, result: Result, source: str, many: bool,
-          first: bool) -> None:
+def _emit(out: TextIO, opts: Options, result: Result, source: str, first: bool) -> bool:
+    """Write one document; True when something was written."""
     if opts.command == SCORE:
         out.write(json.dumps({"source": source, **result.report()}, ensure_ascii=False) + "\n")
-    elif result.clean_text:
-        out.write(("" if first or not many else "\n") + result.clean_text + "\n")
+        return True
+    if not result.clean_text:
+        return False
+    out.write(("" if first else "\n") + result.clean_text + "\n")
+    return True
 
 
 def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
     first = True
-    many = len(opts.files) > 1
     for name in opts.files:
         what = _label(name)
         try:
             with _open(name) if name != "-" else _nullcontext(sys.stdin.buffer) as fh:
-                data = read_limited(fh, opts.max_bytes, what)
-            decoded = decode(data, what)
+                data = read_limited(fh, opts.max_bytes)
+            decoded = decode(data)
             if decoded.replaced:
                 _warn_lossy(what, decoded.replaced, decoded.first_bad, tally)
             result = filt.score(decoded.text, opts.fmt, opts.policy)
@@ -246,8 +254,8 @@ def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> Non
             _error(f"{what}: {exc}")
             continue
         tally.add(result)
-        _emit(out, opts, result, "-" if name == "-" else name, many, first)
-        first = False
+        if _emit(out, opts, result, "-" if name == "-" else name, first):
+            first = False
         out.flush()
 
 
@@ -309,12 +317,9 @@ def run_jsonl(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
         try:
             if b"\0" in raw_line:
                 raise InputError(f"line {number}: binary data (NUL bytes)")
-            decoded = decode(raw_line, f"{what} line {number}")
+            decoded = decode(raw_line)
             if decoded.replaced:
                 _warn_lossy(f"{what} line {number}", decoded.replaced, decoded.first_bad, tally)
-            if len(raw_line) > opts.max_bytes * 2:
-                raise InputError(f"line {number}: record is larger than the limit of "
-                                 f"{opts.max_bytes} bytes (--max-bytes)")
             record = parse_line(decoded.text, number)
             job = job_for(record, opts.fmt, opts.max_bytes)
             filt.segment(job.raw, job.fmt)  # fail here, per record, not in the batch

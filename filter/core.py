@@ -9,7 +9,7 @@ import numpy as np
 
 from .artifact import load_model
 from .document import Document, Format
-from .errors import InputError
+from .errors import InputError, ModelError
 from .features import rows_of
 from .labels import LABELS
 from .policy import Policy
@@ -17,6 +17,10 @@ from .result import Result, ScoredParagraph
 from .segment import segment
 
 DEFAULT_MAX_BYTES = 5_000_000
+
+# Scored once at load time: a model whose features no longer match this code (retrained
+# with another version, or code changed without `make train`) fails here, not mid-stream.
+_PROBE = "Share post:\n\nThe council voted on Tuesday to extend the bus lanes.\n\nSubscribe"
 
 
 def check_size(raw: str, max_bytes: int) -> None:
@@ -37,6 +41,17 @@ class Filter:
         self.model, self.card = load_model(model_dir)
         self.policy = policy or Policy()
         self.max_bytes = max_bytes
+        self._verify()
+
+    def _verify(self) -> None:
+        try:
+            proba = self.probabilities([segment(_PROBE)])[0]
+        except Exception as exc:  # any failure means the artifact does not fit this code
+            raise ModelError(
+                f"model {self.version} does not work with this contamfilter ({exc}): "
+                "retrain with 'make train'") from None
+        if proba.shape != (3, len(LABELS)) or not np.allclose(proba.sum(axis=1), 1.0):
+            raise ModelError(f"model {self.version} gives malformed probabilities")
 
     @property
     def version(self) -> str:

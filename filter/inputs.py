@@ -18,10 +18,10 @@ class Decoded:
     first_bad: int | None  # offset of the first such byte
 
 
-def decode(data: bytes, what: str = "input") -> Decoded:
+def decode(data: bytes) -> Decoded:
     """UTF-8 text from ``data``; binary data is refused, bad bytes are replaced and counted."""
     if b"\0" in data[:_SNIFF]:
-        raise InputError(f"{what} looks like binary data (NUL bytes), not text or HTML")
+        raise InputError("looks like binary data (NUL bytes), not text or HTML")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -31,9 +31,9 @@ def decode(data: bytes, what: str = "input") -> Decoded:
         return Decoded(text, text.count("\ufffd") - data.count("\ufffd".encode()), exc.start)
 
 
-def read_limited(stream: BinaryIO, max_bytes: int, what: str) -> bytes:
+def read_limited(stream: BinaryIO, max_bytes: int) -> bytes:
     """All of ``stream``, refusing (without reading it all) anything over ``max_bytes``."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise InputError(f"{what} is larger than the limit of {max_bytes} bytes (--max-bytes)")
+        raise InputError(f"larger than the limit of {max_bytes} bytes (--max-bytes)")
     return data
