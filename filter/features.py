@@ -22,6 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from .document import Document, Paragraph
+from .segment import HEADING, LIST_ITEM
 
 
 class Row(NamedTuple):
@@ -117,8 +118,8 @@ def shape_vector(text: str) -> list[float]:
         float(ellipsis and nw <= 30),
         float(bool(_SPEAKER.match(text))),
         float(bool(_BOLD_SPEAKER.match(text))),
-        float(text.startswith("#")),
-        float(bool(re.match(r"^(?:[-*+•]|\d{1,3}[.)])\s", text))),
+        float(bool(HEADING.match(text))),
+        float(bool(LIST_ITEM.match(text))),
         float(bool(_URL.search(text))),
         float(bool(_DATE.search(text))),
         float(bool(_TEMPLATE.search(text))),

@@ -11,8 +11,8 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from .document import Document, Format, Paragraph, Separator
 
 _BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
-_HEADING = re.compile(r"^#{1,6}\s")
-_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+\S")
+HEADING = re.compile(r"^#{1,6}\s")
+LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _SPACES = re.compile(r"[ \t\f\v\r\u00a0\u2000-\u200b\u3000]+")
 
 # A document is taken for HTML when it opens like a page, or when markup is dense.
@@ -51,9 +51,9 @@ def _clean_line(line: str) -> str:
 
 
 def _line_tag(line: str) -> str:
-    if _HEADING.match(line):
+    if HEADING.match(line):
         return "heading"
-    if _LIST_ITEM.match(line):
+    if LIST_ITEM.match(line):
         return "item"
     return "text"
 
