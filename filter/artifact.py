@@ -56,12 +56,17 @@ def library_versions() -> dict[str, str]:
 
 
 def save_model(model: Any, card: dict[str, Any], directory: Path = MODEL_DIR) -> dict[str, Any]:
-    """Write the model and its card; returns the card as written."""
+    """Write the model and its card; returns the card as written.
+
+    The version is the package version plus the model file's hash, so any change to the
+    model, from data or from code, gives a new version.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE
     joblib.dump(model, path, compress=3)
-    card = {**card, "libraries": library_versions(), "model_file": MODEL_FILE,
-            "sha256": sha256_file(path)}
+    digest = sha256_file(path)
+    card = {**card, "version": f"{card['version']}+{digest[:8]}", "libraries": library_versions(),
+            "model_file": MODEL_FILE, "sha256": digest}
     (directory / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     return card
 

@@ -110,7 +110,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
     model.fit(rows, y)
     card = {
         "name": "contamfilter",
-        "version": f"{package_version('contamfilter')}+{data_hash[:8]}",
+        "version": package_version("contamfilter"),
         "labels": list(LABELS),
         "policy": {"keep": sorted(k.value for k in DEFAULT_KEEP),
                    "min_confidence": DEFAULT_MIN_CONFIDENCE, "drop_repeats": True},
