@@ -129,6 +129,9 @@ def shape_vector(text: str) -> list[float]:
     ]
 
 
+# "log words" of a line of at most ten words: a heading's length, or a widget's.
+_SHORT_LINE = math.log1p(10) / 6
+
 # Which shape columns are carried over to neighbours (index into SHAPE_NAMES).
 _NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
@@ -174,6 +177,7 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
             "in last three", "log paragraphs before", "log paragraphs after",
             "log document paragraphs", "speaker tags nearby", "speaker tags in document",
             "questions nearby", "repeats an earlier paragraph", "repeated later in document",
+            "short line before a long paragraph", "short line between long paragraphs",
         ]
         for side in ("previous", "next"):
             names.append(f"{side} paragraph exists")
@@ -192,6 +196,9 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
                 own = stats.shape[i]
                 lo, hi = max(0, i - 3), min(n, i + 4)
                 near = speakers[lo:hi].sum() - speakers[i]
+                short = own[1] <= _SHORT_LINE
+                prev_long = i > 0 and stats.shape[i - 1][4] == 1.0
+                next_long = i + 1 < n and stats.shape[i + 1][4] == 1.0
                 position = [
                     i / (n - 1) if n > 1 else 0.0,
                     float(i == 0),
@@ -206,6 +213,8 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
                     (stats.question[lo:hi].sum() - stats.question[i]) / 6,
                     float(stats.repeats_earlier[i]),
                     float(stats.repeated_later[i]),
+                    float(short and next_long),
+                    float(short and next_long and prev_long),
                 ]
                 neighbours: list[float] = []
                 for j in (i - 1, i + 1):
