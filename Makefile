@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint train check-seeds clean
+.PHONY: install demo test lint train check-seeds serve bench-service clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ lint: $(STAMP)
 ## make train: retrain the shipped model from seeds/ (cross-validated metrics printed)
 train: $(STAMP)
 	$(BIN)/python -m training.train
+
+## make serve: the HTTP service on 127.0.0.1:8000 (WORKERS=2 for two processes)
+serve: $(STAMP)
+	$(BIN)/contamfilter serve --host 127.0.0.1 --port $(or $(PORT),8000) --workers $(or $(WORKERS),1)
+
+## make bench-service: load-test a real 2-worker server from a second process
+bench-service: $(STAMP)
+	$(BIN)/python -m benchmarks.service_load
 
 check-seeds: $(STAMP)
 	$(BIN)/python -m training.check

@@ -28,7 +28,8 @@ from .records import CLEAN, SCORE, error_record, job_for, output_record, parse_l
 from .result import Result
 
 PROG = "contamfilter"
-COMMANDS = (CLEAN, SCORE)
+SERVE = "serve"
+COMMANDS = (CLEAN, SCORE, SERVE)
 BATCH = 64  # JSON Lines records scored per model call
 
 # Exit codes.
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log on stderr (-v info, -vv debug)")
-    sub = parser.add_subparsers(dest="command", metavar="{clean,score}")
+    sub = parser.add_subparsers(dest="command", metavar="{clean,score,serve}")
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--version", action="version", version=_version())
@@ -134,7 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                    description="Print one JSON object per document: paragraphs (text, "
                    "label, scores, kept), clean_text, counts, contamination, model.")
+    serve = sub.add_parser(SERVE, help="run the HTTP service (needs the 'service' extra)",
+                           description="Serve /v1/score, /v1/clean, /v1/score/batch, /v1/model, "
+                           "/livez, /readyz and /metrics with uvicorn. Settings also come from "
+                           "CONTAMFILTER_* environment variables (see README).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes (default: CONTAMFILTER_WORKERS or 1)")
+    serve.add_argument("--model", type=Path, default=None, metavar="DIR",
+                       help="model folder (default: the shipped model)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"))
     return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        from service.server import serve
+        from service.settings import get_settings
+    except ImportError as exc:
+        _error(f"serve needs the service extra ({exc.name} is missing): "
+               "pip install 'contamfilter[service]'")
+        return FAILED
+    workers = args.workers or get_settings().workers
+    if workers < 1:
+        _error("--workers must be at least 1")
+        return USAGE
+    serve(args.host, args.port, workers, args.model, args.log_level)
+    return OK
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
@@ -160,8 +189,10 @@ class Options:
     model: Path | None
 
 
-def parse_args(argv: list[str]) -> Options:
+def parse_args(argv: list[str]) -> Options | argparse.Namespace:
     args = build_parser().parse_args(_with_default_command(argv))
+    if args.command == SERVE:
+        return args
     verbosity = min(args.verbose + args.sub_verbose, 2)
     logging.basicConfig(
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[verbosity],
@@ -337,6 +368,8 @@ def run_jsonl(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     opts = parse_args(argv)
+    if not isinstance(opts, Options):
+        return run_serve(opts)
     tally = Tally()
     try:
         filt = Filter(opts.model, opts.policy, opts.max_bytes)

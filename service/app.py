@@ -1,0 +1,315 @@
+"""The HTTP service: a thin shell over `filter.Filter`.
+
+    uvicorn service.app:create_app --factory        or        contamfilter serve
+
+The model is loaded once in the lifespan and verified (sha256, scikit-learn version, a
+probe document) before /readyz answers 200. Scoring is CPU-bound, so it runs in a small
+thread pool, never on the event loop: /livez answers while a large document is scored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from filter import ContamFilterError, Filter, Policy, Result
+from filter.records import error_record, job_for
+
+from .metrics import Metrics
+from .schemas import (
+    BatchRequest,
+    BatchResponse,
+    CleanResponse,
+    ModelInfo,
+    Options,
+    ScoreRequest,
+    ScoreResponse,
+)
+from .settings import Settings, get_settings
+
+log = logging.getLogger("contamfilter.service")
+
+REQUEST_ID = "X-Request-ID"
+TOO_LARGE = "request body is larger than the limit of {limit} bytes"
+NOT_JSON = "expected a JSON body (Content-Type: application/json)"
+BAD_JSON = "malformed JSON: {detail}"
+TOO_MANY = "batch has {n} documents, more than the limit of {limit}"
+NOT_READY = "model is not loaded yet"
+
+
+def _problem(status: int, message: str, request: Request | None = None) -> JSONResponse:
+    rid = getattr(request.state, "request_id", None) if request is not None else None
+    body: dict[str, Any] = {"error": message}
+    if rid:
+        body["request_id"] = rid
+    return JSONResponse(body, status_code=status, headers={REQUEST_ID: rid} if rid else None)
+
+
+def get_filter(request: Request) -> Filter:
+    loaded = request.app.state.filter
+    if loaded is None:
+        raise StarletteHTTPException(503, NOT_READY)
+    return loaded
+
+
+LoadedFilter = Annotated[Filter, Depends(get_filter)]
+
+
+class BodyLimit:
+    """413 before the body is parsed: by Content-Length, or while it streams in."""
+
+    def __init__(self, app: ASGIApp, limit: int, metrics: Metrics) -> None:
+        self.app, self.limit, self.metrics = app, limit, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        too_large = False
+
+        async def counted() -> Message:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    too_large = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.metrics.refused.labels("body_too_large").inc()
+        response = JSONResponse({"error": TOO_LARGE.format(limit=self.limit)}, status_code=413,
+                                headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, filt: Filter | None = None) -> FastAPI:
+    """The app; ``filt`` lets a caller share an already loaded Filter."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+    limiter = anyio.CapacityLimiter(settings.scoring_threads)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = filt or await anyio.to_thread.run_sync(
+            lambda: Filter(settings.model_dir, max_bytes=settings.max_body_bytes))
+        app.state.filter = loaded
+        log.info("model %s loaded and verified", loaded.version)
+        yield
+        app.state.filter = None
+
+    app = FastAPI(
+        title="contamfilter",
+        summary="Label every paragraph of scraped text or HTML as body, boilerplate, "
+        "transcript or promo, and keep what you ask for.",
+        version=_package_version(),
+        lifespan=lifespan,
+    )
+    app.state.filter = None
+    app.state.settings = settings
+    app.state.metrics = metrics
+
+    async def run(fn, *args):
+        return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+
+    def policy_of(options: Options) -> Policy:
+        try:
+            return Policy.build(options.keep if options.keep else None, options.min_confidence)
+        except ValueError as exc:
+            raise _BadInput(str(exc)) from None
+
+    def count(result: Result) -> None:
+        for label, n in result.counts.items():
+            if n:
+                metrics.paragraphs.labels(label).inc(n)
+
+    def score_one(f: Filter, body: ScoreRequest) -> Result:
+        raw, fmt = (body.html, "html") if body.html is not None else (body.text, None)
+        try:
+            return f.score(raw, fmt, policy_of(body))
+        except ContamFilterError as exc:
+            raise _BadInput(str(exc)) from None
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        rid = request.headers.get(REQUEST_ID) or uuid.uuid4().hex
+        request.state.request_id = rid
+        start = time.perf_counter()
+        route = request.url.path
+        try:
+            response = await call_next(request)
+        except _TooLarge:
+            raise  # BodyLimit, outside this middleware, answers 413
+        except Exception:  # a bug: log it with the id the client is given
+            log.exception("request %s %s failed (request id %s)", request.method, route, rid)
+            response = _problem(500, f"internal error (request id {rid})", request)
+        matched = request.scope.get("route")
+        route = getattr(matched, "path", "unmatched")
+        response.headers[REQUEST_ID] = rid
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(_BadInput)
+    async def bad_input(request: Request, exc: _BadInput) -> JSONResponse:
+        metrics.refused.labels("bad_input").inc()
+        return _problem(422, str(exc), request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            detail = next(e for e in errors if e.get("type") == "json_invalid")
+            metrics.refused.labels("malformed_json").inc()
+            return _problem(400, BAD_JSON.format(detail=detail.get("ctx", {}).get("error", "")),
+                            request)
+        metrics.refused.labels("invalid_request").inc()
+        return _problem(422, "; ".join(_describe(e) for e in errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail), request)
+
+    async def require_json(request: Request) -> None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            metrics.refused.labels("wrong_content_type").inc()
+            raise StarletteHTTPException(415, NOT_JSON)
+
+    json_only = [Depends(require_json)]
+
+    @app.get("/livez", tags=["health"])
+    async def livez() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": dict}})
+    async def readyz(request: Request):
+        if request.app.state.filter is None:
+            return _problem(503, NOT_READY, request)
+        return {"status": "ready", "model": request.app.state.filter.version}
+
+    @app.get("/v1/model", response_model=ModelInfo, tags=["model"])
+    async def model_info(f: LoadedFilter) -> ModelInfo:
+        card = f.card
+        return ModelInfo(
+            version=f.version,
+            labels=card["labels"],
+            thresholds={**card.get("policy", {}), "max_body_bytes": settings.max_body_bytes,
+                        "max_batch": settings.max_batch},
+            training_data_sha256=card["training_data"]["seeds_sha256"],
+            training_data=card["training_data"],
+            metrics=card["cross_validation"],
+            sha256=card["sha256"],
+            libraries=card.get("libraries", {}),
+        )
+
+    @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"])
+    async def score(body: ScoreRequest, f: LoadedFilter) -> dict[str, Any]:
+        result = await run(score_one, f, body)
+        count(result)
+        return result.report()
+
+    @app.post("/v1/clean", response_model=CleanResponse, dependencies=json_only, tags=["score"])
+    async def clean(body: ScoreRequest, f: LoadedFilter) -> dict[str, Any]:
+        result = await run(score_one, f, body)
+        count(result)
+        report = result.report()
+        del report["paragraphs"]
+        return report
+
+    @app.post("/v1/score/batch", response_model=BatchResponse, dependencies=json_only,
+              tags=["score"], response_model_exclude_none=True)
+    async def score_batch(body: BatchRequest, f: LoadedFilter) -> dict[str, Any]:
+        if len(body.documents) > settings.max_batch:
+            metrics.refused.labels("batch_too_large").inc()
+            raise StarletteHTTPException(
+                413, TOO_MANY.format(n=len(body.documents), limit=settings.max_batch))
+        policy = policy_of(body)
+        slots = await run(_score_batch, f, [d.model_dump() for d in body.documents], policy,
+                          settings.max_body_bytes)
+        for slot in slots:
+            if "error" in slot:
+                metrics.refused.labels("bad_document").inc()
+            else:
+                for label, n in slot["counts"].items():
+                    if n:
+                        metrics.paragraphs.labels(label).inc(n)
+        return {"results": slots}
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def prometheus() -> Response:
+        data, ctype = metrics.render()
+        return Response(data, media_type=ctype)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, metrics=metrics)
+    return app
+
+
+class _BadInput(Exception):
+    """Input that parsed but cannot be scored: 422 with the library's message."""
+
+
+def _score_batch(f: Filter, records: list[dict[str, Any]], policy: Policy,
+                 max_bytes: int) -> list[dict[str, Any]]:
+    """Each slot checked as the CLI checks a JSON Lines record; good ones scored together."""
+    jobs, slots = [], []
+    for record in records:
+        record = {k: v for k, v in record.items() if v is not None}
+        try:
+            job = job_for(record, None, max_bytes)
+            if not job.raw.strip():
+                raise ContamFilterError("the document is empty")
+            doc = f.segment(job.raw, job.fmt)
+        except ContamFilterError as exc:
+            slots.append(error_record(record, str(exc)))
+            continue
+        jobs.append((len(slots), record))
+        slots.append(doc)
+    docs = [slots[k] for k, _ in jobs]
+    for (k, record), result in zip(jobs, f.score_documents(docs, policy), strict=True):
+        slots[k] = {"id": record.get("id"), **result.report()}
+    return slots
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(x) for x in error.get("loc", ()) if x != "body")
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _package_version() -> str:
+    from importlib.metadata import version
+
+    return version("contamfilter")
+
+
+def openapi_json(app: FastAPI) -> str:
+    return json.dumps(app.openapi(), indent=2)

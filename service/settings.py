@@ -1,0 +1,27 @@
+"""Service settings from environment variables (prefix CONTAMFILTER_), read once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from filter.core import DEFAULT_MAX_BYTES
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTAMFILTER_", frozen=True)
+
+    model_dir: Path | None = Field(None, description="model folder (default: the shipped model)")
+    max_body_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="largest request body")
+    max_batch: int = Field(64, gt=0, description="most documents in one /v1/score/batch call")
+    workers: int = Field(1, gt=0, description="uvicorn worker processes (contamfilter serve)")
+    scoring_threads: int = Field(
+        2, gt=0, description="documents scored at once per worker, off the event loop")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
