@@ -22,17 +22,21 @@ _HTML_TAG = re.compile(
     r"\b[^>]*>",
     re.IGNORECASE,
 )
-_HTML_TAGS_NEEDED = 3
+_HTML_TAGS_NEEDED = 8
 
 
 def detect_format(raw: str) -> Format:
-    """HTML when the input starts like a page or carries several block tags."""
+    """HTML when the input opens like a page or with a known tag, or is dense with tags.
+
+    Text that merely mentions a tag ("use <p> here") stays text.
+    """
     if _HTML_START.match(raw):
         return Format.HTML
     head = raw[:20_000]
-    if head.lstrip().startswith("<") and len(_HTML_TAG.findall(head)) >= _HTML_TAGS_NEEDED:
+    stripped = head.lstrip()
+    if stripped.startswith("<") and _HTML_TAG.match(stripped):
         return Format.HTML
-    return Format.TEXT
+    return Format.HTML if len(_HTML_TAG.findall(head)) >= _HTML_TAGS_NEEDED else Format.TEXT
 
 
 def segment(raw: str, fmt: Format | str | None = None) -> Document:

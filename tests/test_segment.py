@@ -72,6 +72,9 @@ def test_format_is_detected_and_can_be_overridden():
     assert detect_format("<div><p>a</p><p>b</p></div>") is Format.HTML
     assert detect_format("Plain text with a < sign and <b>one tag</b>.") is Format.TEXT
     assert detect_format("Story\n\nMore story") is Format.TEXT
+    assert detect_format("  <p>A fragment.</p><footer>x</footer>") is Format.HTML
+    assert detect_format("Use the <p> tag for paragraphs and <div> for blocks.") is Format.TEXT
+    assert detect_format("Story text. " + "<p>x</p>" * 8) is Format.HTML
     assert segment(PAGE).format is Format.HTML
     as_text = segment(PAGE, "text")
     assert as_text.format is Format.TEXT and "<nav" in "\n".join(texts(as_text))
