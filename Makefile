@@ -23,7 +23,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check filter training service tests
+	$(BIN)/ruff check filter training service tests benchmarks
 
 ## make train: retrain the shipped model from seeds/ (cross-validated metrics printed)
 train: $(STAMP)

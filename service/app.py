@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from filter.records import error_record, job_for
 
 from .metrics import Metrics
 from .schemas import (
+    BatchDocument,
     BatchRequest,
     BatchResponse,
     CleanResponse,
@@ -47,14 +49,42 @@ NOT_JSON = "expected a JSON body (Content-Type: application/json)"
 BAD_JSON = "malformed JSON: {detail}"
 TOO_MANY = "batch has {n} documents, more than the limit of {limit}"
 NOT_READY = "model is not loaded yet"
+TOO_LARGE_KEY = "contamfilter.body_too_large"  # set in the ASGI scope by BodyLimit
+NOT_UNICODE = "a string has an unpaired surrogate (\\ud800-\\udfff): not valid Unicode"
+NOT_UTF8 = "the body is not valid UTF-8"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _problem(status: int, message: str, request: Request | None = None) -> JSONResponse:
+def _problem(status: int, message: str, request: Request | None = None,
+             headers: Mapping[str, str] | None = None) -> JSONResponse:
     rid = getattr(request.state, "request_id", None) if request is not None else None
     body: dict[str, Any] = {"error": message}
+    out = dict(headers or {})
     if rid:
         body["request_id"] = rid
-    return JSONResponse(body, status_code=status, headers={REQUEST_ID: rid} if rid else None)
+        out[REQUEST_ID] = rid
+    return JSONResponse(body, status_code=status, headers=out or None)
+
+
+def _has_surrogate(value: Any) -> bool:
+    """True when a string anywhere in parsed JSON holds an unpaired UTF-16 surrogate.
+
+    ``json.loads`` accepts ``"\\ud800"``, but such a string is not Unicode: it cannot be
+    encoded as UTF-8, so echoing it back (a paragraph, an id, a field name) would fail.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def get_filter(request: Request) -> Filter:
@@ -83,27 +113,38 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
             return
         seen = 0
-        too_large = False
 
         async def counted() -> Message:
-            nonlocal seen, too_large
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    too_large = True
+                    scope[TOO_LARGE_KEY] = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            # The framework answers a body reader's exception itself (FastAPI: 400 "error
+            # parsing the body"): once the limit is hit, that answer is replaced by the 413.
+            if not scope.get(TOO_LARGE_KEY):
+                await send(message)
+
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not scope.get(TOO_LARGE_KEY):
+                raise
+        if scope.get(TOO_LARGE_KEY):
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.metrics.refused.labels("body_too_large").inc()
-        response = JSONResponse({"error": TOO_LARGE.format(limit=self.limit)}, status_code=413,
-                                headers={"Connection": "close"})
+        rid = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = rid or uuid.uuid4().hex
+        response = JSONResponse(
+            {"error": TOO_LARGE.format(limit=self.limit), "request_id": rid}, status_code=413,
+            headers={"Connection": "close", REQUEST_ID: rid})
         await response(scope, receive, send)
 
 
@@ -174,7 +215,9 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         matched = request.scope.get("route")
         route = getattr(matched, "path", "unmatched")
         response.headers[REQUEST_ID] = rid
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        # BodyLimit replaces the answer to a body that streamed in over the limit with a 413.
+        status = 413 if request.scope.get(TOO_LARGE_KEY) else response.status_code
+        metrics.requests.labels(route, request.method, str(status)).inc()
         metrics.latency.labels(route).observe(time.perf_counter() - start)
         return response
 
@@ -196,13 +239,20 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _problem(exc.status_code, str(exc.detail), request)
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "There was an error parsing the body": say what is wrong with it.
+            metrics.refused.labels("malformed_json").inc()
+            return _problem(400, BAD_JSON.format(detail=NOT_UTF8), request)
+        return _problem(exc.status_code, str(exc.detail), request, exc.headers)
 
     async def require_json(request: Request) -> None:
         ctype = request.headers.get("content-type", "")
         if ctype.split(";")[0].strip().lower() != "application/json":
             metrics.refused.labels("wrong_content_type").inc()
             raise StarletteHTTPException(415, NOT_JSON)
+        if await request.body() and _has_surrogate(await request.json()):
+            metrics.refused.labels("malformed_json").inc()
+            raise StarletteHTTPException(400, BAD_JSON.format(detail=NOT_UNICODE))
 
     json_only = [Depends(require_json)]
 
@@ -253,8 +303,8 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
             raise StarletteHTTPException(
                 413, TOO_MANY.format(n=len(body.documents), limit=settings.max_batch))
         policy = policy_of(body)
-        slots = await run(_score_batch, f, [d.model_dump() for d in body.documents], policy,
-                          settings.max_body_bytes)
+        records = [d.model_dump() if isinstance(d, BatchDocument) else d for d in body.documents]
+        slots = await run(_score_batch, f, records, policy, settings.max_body_bytes)
         for slot in slots:
             if "error" in slot:
                 metrics.refused.labels("bad_document").inc()
@@ -277,11 +327,15 @@ class _BadInput(Exception):
     """Input that parsed but cannot be scored: 422 with the library's message."""
 
 
-def _score_batch(f: Filter, records: list[dict[str, Any]], policy: Policy,
+def _score_batch(f: Filter, records: list[Any], policy: Policy,
                  max_bytes: int) -> list[dict[str, Any]]:
     """Each slot checked as the CLI checks a JSON Lines record; good ones scored together."""
     jobs, slots = [], []
-    for record in records:
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            slots.append(error_record(None, f"document {number} is not a JSON object "
+                                      f"(got {type(record).__name__})"))
+            continue
         record = {k: v for k, v in record.items() if v is not None}
         try:
             job = job_for(record, None, max_bytes)

@@ -51,7 +51,9 @@ class BatchDocument(BaseModel):
 
 class BatchRequest(Options):
     model_config = ConfigDict(extra="forbid")
-    documents: list[BatchDocument] = Field(..., description="documents, scored in order")
+    # Any, not BatchDocument: a slot that is not even an object must fail in its own slot.
+    documents: list[BatchDocument | Any] = Field(
+        ..., description="documents, scored in order; each {\"id\", \"text\"|\"html\"}")
 
 
 class Paragraph(BaseModel):
