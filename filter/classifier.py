@@ -13,11 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from .features import SHAPE_NAMES, TOPIC_NAMES, Row, _group, local_features
+from .features import SHAPE_NAMES, ParagraphFeatures, Row, _group
 from .labels import LABELS
 
 CONTEXT_PARTS = (
@@ -81,7 +82,7 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, rows: Sequence[Row], y: Sequence[str]):
         y = np.asarray(y)
         self.classes_ = np.array(LABELS)
-        self.features_ = local_features().fit(rows, y)
+        self.features_ = ParagraphFeatures().fit(rows, y)
         X = self.features_.transform(rows).tocsr()
         self.local_ = self._linear(self.C).fit(X, y)
         groups = np.array([r.key for r in rows])
@@ -102,24 +103,16 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, rows: Sequence[Row]) -> np.ndarray:
         if not len(rows):
             return np.zeros((0, len(LABELS)))
-        return _proba(self.context_, self.combined_features(rows))
+        # Our own matrices are finite and well-formed: skip re-checking them on every call.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return _proba(self.context_, self.combined_features(rows))
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
         return np.array(LABELS)[self.predict_proba(rows).argmax(axis=1)]
 
     def feature_names(self) -> list[str]:
         """A readable name for every column of ``combined_features``."""
-        names: list[str] = []
-        for name, step in self.features_.transformer_list:
-            if name == "words":
-                names += [f"word '{w}'" for w in step.named_steps["tfidf"].get_feature_names_out()]
-            elif name == "shape":
-                names += list(step.get_feature_names_out())
-            elif name == "block":
-                names += list(step.named_steps["dict"].get_feature_names_out())
-            elif name == "topic":
-                names += list(TOPIC_NAMES)
-        return names + context_names()
+        return list(self.features_.get_feature_names_out()) + context_names()
 
 
 __all__ = ["SHAPE_NAMES", "ParagraphClassifier", "context_matrix"]

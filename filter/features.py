@@ -18,8 +18,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import normalize
 
 from .document import Document, Paragraph
 from .segment import HEADING, LIST_ITEM
@@ -58,13 +57,24 @@ _SPEAKER = re.compile(
 )
 _BOLD_SPEAKER = re.compile(r"^(?:\*\*|__)[^*_:]{1,40}:(?:\*\*|__)")
 _ELLIPSIS = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|\[…\])\s*$")
-_URL = re.compile(r"https?://|www\.|\.com\b|\.org\b", re.IGNORECASE)
+# These run on lower-cased text and only when a cheap substring test passes: with
+# IGNORECASE and word boundaries they cost more than all other shape features together.
+_URL_HINTS = ("http://", "https://", "www.", ".com", ".org")
+_URL = re.compile(r"https?://|www\.|\.com\b|\.org\b")
 _DATE = re.compile(
     r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
-    re.IGNORECASE,
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
 )
+_TEMPLATE_HINTS = ("{{", "}}", "{%", "_img", "caption", "undefined", "null", "${")
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|_img|\[/?caption|\bundefined\b|\bnull\b|\$\{")
+
+
+def _has_url(low: str) -> bool:
+    return any(h in low for h in _URL_HINTS) and bool(_URL.search(low))
+
+
+def _has_template(low: str) -> bool:
+    return any(h in low for h in _TEMPLATE_HINTS) and bool(_TEMPLATE.search(low))
 _QUOTE = re.compile(r"[\"“”«»]")
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?:\s|$)")
 _STOP = ENGLISH_STOP_WORDS
@@ -81,21 +91,41 @@ SHAPE_NAMES = (
 )
 
 
+class _CharClasses(dict):
+    """str.translate table: every character -> one letter naming its class.
+
+    Counting letters of a translated string runs in C; a Python loop over every character
+    was the largest single cost of scoring.
+    """
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        cls = ("U" if c.isupper() else "A" if c.isalpha() else "D" if c.isdigit()
+               else "N" if c.isalnum() else "S" if c.isspace() else "P")
+        self[code] = cls
+        return cls
+
+
+_CLASSES = _CharClasses()
+
+
 def shape_vector(text: str) -> list[float]:
     n = len(text) or 1
     words = _WORD.findall(text)
     nw = len(words)
-    letters = sum(c.isalpha() for c in text) or 1
-    upper = sum(c.isupper() for c in text)
-    digits = sum(c.isdigit() for c in text)
-    punct = sum((not c.isalnum()) and not c.isspace() for c in text)
-    caps = sum(w[0].isupper() for w in words)
-    stops = sum(w.lower() in _STOP for w in words)
+    classes = text.translate(_CLASSES)
+    upper = classes.count("U")
+    letters = (upper + classes.count("A")) or 1
+    digits = classes.count("D")
+    punct = classes.count("P")
+    low = text.lower()
+    caps = sum(map(str.isupper, (w[0] for w in words)))
+    stops = sum(map(_STOP.__contains__, low_words)) if (low_words := _WORD.findall(low)) else 0
     mean_len = (sum(map(len, words)) / nw) if nw else 0.0
     sentences = len(_SENTENCE_END.findall(text))
     stripped = text.rstrip()
     last = stripped[-1:] if stripped else ""
-    ellipsis = bool(_ELLIPSIS.search(stripped))
+    ellipsis = bool(_ELLIPSIS.search(stripped[-8:]))
     return [
         math.log1p(len(text)) / 8,
         math.log1p(nw) / 6,
@@ -120,9 +150,9 @@ def shape_vector(text: str) -> list[float]:
         float(bool(_BOLD_SPEAKER.match(text))),
         float(bool(HEADING.match(text))),
         float(bool(LIST_ITEM.match(text))),
-        float(bool(_URL.search(text))),
-        float(bool(_DATE.search(text))),
-        float(bool(_TEMPLATE.search(text))),
+        float(_has_url(low)),
+        float(digits > 0 and bool(_DATE.search(low))),
+        float(_has_template(low)),
         float(bool(_QUOTE.search(text))),
         float(letters > 3 and upper / letters > 0.8),
         float(text[:1].isdigit()),
@@ -256,95 +286,103 @@ TOPIC_NAMES = (
 )
 
 
-class TopicalFit(TransformerMixin, BaseEstimator):
-    """How much a paragraph reads like the rest of its document.
+def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
+                long_words: int = 40) -> np.ndarray:
+    """How much each paragraph reads like the rest of its document.
 
     An unrelated teaser shares few content words with the story around it, whatever its
-    own wording; so this compares tf-idf vectors within the document, not with labels.
+    own wording; so this compares the paragraphs' content-word vectors (L2-normalised
+    rows of ``vectors``) within each document, never with labels.
     """
-
-    def __init__(self, long_words: int = 40):
-        self.long_words = long_words
-
-    def fit(self, rows, y=None):
-        self.vectorizer_ = TfidfVectorizer(
-            stop_words="english", sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b[^\W\d_]{3,}\b"
-        ).fit(row_texts(rows))
-        return self
-
-    def get_feature_names_out(self, input_features=None):
-        return np.array(TOPIC_NAMES, dtype=object)
-
-    def transform(self, rows):
-        vectors = self.vectorizer_.transform(row_texts(rows)).tocsr()
-        out = np.zeros((len(rows), len(TOPIC_NAMES)))
-        for _doc, positions in _group(rows):
-            v = vectors[positions]
-            sims = (v @ v.T).toarray()
-            np.fill_diagonal(sims, 0.0)
-            norms_sq = np.asarray(v.multiply(v).sum(axis=1)).ravel()
-            has = norms_sq > 0
-            total = np.asarray(v.sum(axis=0)).ravel()
-            words = np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions])
-            long_mask = (words >= self.long_words).astype(float)
-            long_total = np.asarray(v.T @ long_mask).ravel()
-            opening = np.asarray(v[: min(3, len(positions))].sum(axis=0)).ravel()
-            dense = v.toarray()
-            for k, pos in enumerate(positions):
-                vk = dense[k]
-                rest = total - vk
-                long_rest = long_total - (vk if long_mask[k] else 0.0)
-                open_rest = opening - (vk if k < 3 else 0.0)
-                neigh = sims[k, max(0, k - 1)] * (k > 0) + (
-                    sims[k, k + 1] if k + 1 < len(positions) else 0.0
-                )
-                out[pos] = [
-                    _cos(vk, rest),
-                    _cos(vk, long_rest),
-                    sims[k].max() if len(positions) > 1 else 0.0,
-                    neigh / 2,
-                    _cos(vk, open_rest),
-                    float(not has[k]),
-                    _cos(vk, rest) if words[k] <= 20 else 0.0,
-                ]
-        return sp.csr_matrix(out)
+    out = np.zeros((len(rows), len(TOPIC_NAMES)))
+    for _doc, positions in _group(rows):
+        n = len(positions)
+        v = vectors[positions]
+        gram = (v @ v.T).toarray()
+        norms_sq = gram.diagonal().copy()
+        words = np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions])
+        rest = _cos_to_sum(gram, np.ones(n))
+        others = gram.copy()
+        np.fill_diagonal(others, 0.0)
+        neighbours = np.zeros(n)
+        if n > 1:
+            idx = np.arange(n - 1)
+            neighbours[:-1] += others[idx, idx + 1]
+            neighbours[1:] += others[idx + 1, idx]
+        out[positions] = np.column_stack([
+            rest,
+            _cos_to_sum(gram, (words >= long_words).astype(float)),
+            others.max(axis=1) if n > 1 else np.zeros(n),
+            neighbours / 2,
+            _cos_to_sum(gram, (np.arange(n) < 3).astype(float)),
+            (norms_sq <= 0).astype(float),
+            np.where(words <= 20, rest, 0.0),
+        ])
+    return out
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    nb = float(np.linalg.norm(b))
-    na = float(np.linalg.norm(a))
-    return float(a @ b) / (na * nb) if na > 0 and nb > 0 else 0.0
+def _cos_to_sum(gram: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Cosine of each vector with the sum of the masked vectors other than itself.
+
+    All from the Gram matrix (G[i, j] = v_i . v_j), so no dense document-by-vocabulary
+    matrix is ever built.
+    """
+    diag = gram.diagonal()
+    gm = gram @ mask
+    dot = gm - mask * diag
+    other_sq = np.maximum(mask @ gm - 2 * mask * gm + mask * mask * diag, 0.0)
+    denom = np.sqrt(diag * other_sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 1e-12, dot / denom, 0.0)
 
 
 # --- the whole local feature set --------------------------------------------------
 
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+WORD_PATTERN = r"(?u)\b\w+\b|[?!:…|©]"
 
-def local_features() -> FeatureUnion:
-    """Everything known about one paragraph before its neighbours' labels are guessed."""
-    return FeatureUnion(
-        [
-            (
-                "words",
-                Pipeline(
-                    [
-                        ("text", FunctionTransformer(row_texts)),
-                        (
-                            "tfidf",
-                            TfidfVectorizer(
-                                ngram_range=(1, 2), min_df=2, max_features=40_000,
-                                sublinear_tf=True, token_pattern=r"(?u)\b\w+\b|[?!:…|©]",
-                            ),
-                        ),
-                    ]
-                ),
-            ),
-            ("shape", ShapeFeatures()),
-            (
-                "block",
-                Pipeline(
-                    [("facts", FunctionTransformer(block_dicts)), ("dict", DictVectorizer())]
-                ),
-            ),
-            ("topic", TopicalFit()),
-        ]
-    )
+
+class ParagraphFeatures(TransformerMixin, BaseEstimator):
+    """Everything known about one paragraph before its neighbours' labels are guessed.
+
+    Columns: word uni- and bigrams (tf-idf), shape and position, HTML block facts, and
+    topical fit. One pass: the topical vectors are the content-word columns of the same
+    tf-idf matrix, so each paragraph is tokenised once.
+    """
+
+    def __init__(self, max_features: int = 40_000, min_df: int = 2, long_words: int = 40):
+        self.max_features = max_features
+        self.min_df = min_df
+        self.long_words = long_words
+
+    def fit(self, rows, y=None):
+        self.words_ = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=self.min_df, max_features=self.max_features,
+            sublinear_tf=True, token_pattern=WORD_PATTERN, dtype=np.float64,
+        ).fit(row_texts(rows))
+        self.topic_columns_ = np.array(sorted(
+            col for word, col in self.words_.vocabulary_.items()
+            if _CONTENT_WORD.fullmatch(word) and word not in _STOP
+        ), dtype=np.int64)
+        self.shape_ = ShapeFeatures().fit(rows)
+        self.blocks_ = DictVectorizer().fit(block_dicts(rows))
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(
+            [f"word '{w}'" for w in self.words_.get_feature_names_out()]
+            + list(self.shape_.get_feature_names_out())
+            + list(self.blocks_.get_feature_names_out())
+            + list(TOPIC_NAMES),
+            dtype=object,
+        )
+
+    def transform(self, rows):
+        words = self.words_.transform(row_texts(rows)).tocsr()
+        topic = normalize(words[:, self.topic_columns_])
+        return sp.hstack([
+            words,
+            self.shape_.transform(rows),
+            self.blocks_.transform(block_dicts(rows)),
+            sp.csr_matrix(topical_fit(rows, topic, self.long_words)),
+        ]).tocsr()

@@ -1,7 +1,13 @@
 import numpy as np
 
 from filter import segment_text
-from filter.features import SHAPE_NAMES, ShapeFeatures, TopicalFit, rows_of, shape_vector
+from filter.features import (
+    SHAPE_NAMES,
+    ParagraphFeatures,
+    ShapeFeatures,
+    rows_of,
+    shape_vector,
+)
 
 
 def shape(text):
@@ -37,9 +43,9 @@ zones for deliveries near every block of the bus corridor."""
 def test_topical_fit_tells_an_unrelated_teaser_from_the_story():
     doc = segment_text(STORY)
     rows = rows_of([doc])
-    topic = TopicalFit().fit(rows)
-    X = topic.transform(rows).toarray()
-    names = list(topic.get_feature_names_out())
+    features = ParagraphFeatures(min_df=1).fit(rows)
+    X = features.transform(rows).toarray()
+    names = list(features.get_feature_names_out())
     rest = X[:, names.index("similarity to rest of document")]
     teaser = 3
     assert rest[teaser] < 0.05
