@@ -74,10 +74,12 @@ class Filter:
         return out
 
     def score_documents(self, documents: Sequence[Document],
-                        policy: Policy | None = None) -> list[Result]:
-        policy = policy or self.policy
-        return [self._result(doc, proba, policy)
-                for doc, proba in zip(documents, self.probabilities(documents), strict=True)]
+                        policy: Policy | Sequence[Policy] | None = None) -> list[Result]:
+        """One model call for all ``documents``; ``policy`` may differ per document."""
+        policies = (list(policy) if isinstance(policy, Sequence)
+                    else [policy or self.policy] * len(documents))
+        return [self._result(doc, proba, pol) for doc, proba, pol
+                in zip(documents, self.probabilities(documents), policies, strict=True)]
 
     def score(self, raw: str, fmt: Format | str | None = None,
               policy: Policy | None = None) -> Result:

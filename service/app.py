@@ -9,6 +9,7 @@ thread pool, never on the event loop: /livez answers while a large document is s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from filter import ContamFilterError, Filter, Policy, Result
 from filter.records import error_record, job_for
 
+from .batcher import Batcher
 from .metrics import Metrics
 from .schemas import (
     BatchDocument,
@@ -156,16 +158,18 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
     """The app; ``filt`` lets a caller share an already loaded Filter."""
     settings = settings or get_settings()
     metrics = Metrics()
-    limiter = anyio.CapacityLimiter(settings.scoring_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = filt or await anyio.to_thread.run_sync(
             lambda: Filter(settings.model_dir, max_bytes=settings.max_body_bytes))
+        app.state.batcher = Batcher(loaded, settings.micro_batch)
+        app.state.batcher.start()
         app.state.filter = loaded
         log.info("model %s loaded and verified", loaded.version)
         yield
         app.state.filter = None
+        await app.state.batcher.stop()
 
     app = FastAPI(
         title="contamfilter",
@@ -178,9 +182,6 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
     app.state.settings = settings
     app.state.metrics = metrics
 
-    async def run(fn, *args):
-        return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
-
     def policy_of(options: Options) -> Policy:
         try:
             return Policy.build(options.keep if options.keep else None, options.min_confidence)
@@ -192,10 +193,10 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
             if n:
                 metrics.paragraphs.labels(label).inc(n)
 
-    def score_one(f: Filter, body: ScoreRequest) -> Result:
+    async def score_one(request: Request, body: ScoreRequest) -> Result:
         raw, fmt = (body.html, "html") if body.html is not None else (body.text, None)
         try:
-            return f.score(raw, fmt, policy_of(body))
+            return await request.app.state.batcher.score(raw, fmt, policy_of(body))
         except ContamFilterError as exc:
             raise _BadInput(str(exc)) from None
 
@@ -282,14 +283,14 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         )
 
     @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"])
-    async def score(body: ScoreRequest, f: LoadedFilter) -> dict[str, Any]:
-        result = await run(score_one, f, body)
+    async def score(body: ScoreRequest, request: Request, _: LoadedFilter) -> dict[str, Any]:
+        result = await score_one(request, body)
         count(result)
         return result.report()
 
     @app.post("/v1/clean", response_model=CleanResponse, dependencies=json_only, tags=["score"])
-    async def clean(body: ScoreRequest, f: LoadedFilter) -> dict[str, Any]:
-        result = await run(score_one, f, body)
+    async def clean(body: ScoreRequest, request: Request, _: LoadedFilter) -> dict[str, Any]:
+        result = await score_one(request, body)
         count(result)
         report = result.report()
         del report["paragraphs"]
@@ -297,14 +298,16 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
 
     @app.post("/v1/score/batch", response_model=BatchResponse, dependencies=json_only,
               tags=["score"], response_model_exclude_none=True)
-    async def score_batch(body: BatchRequest, f: LoadedFilter) -> dict[str, Any]:
+    async def score_batch(body: BatchRequest, request: Request,
+                          _: LoadedFilter) -> dict[str, Any]:
         if len(body.documents) > settings.max_batch:
             metrics.refused.labels("batch_too_large").inc()
             raise StarletteHTTPException(
                 413, TOO_MANY.format(n=len(body.documents), limit=settings.max_batch))
         policy = policy_of(body)
         records = [d.model_dump() if isinstance(d, BatchDocument) else d for d in body.documents]
-        slots = await run(_score_batch, f, records, policy, settings.max_body_bytes)
+        slots = await _score_batch(request.app.state.batcher, records, policy,
+                                   settings.max_body_bytes)
         for slot in slots:
             if "error" in slot:
                 metrics.refused.labels("bad_document").inc()
@@ -327,10 +330,11 @@ class _BadInput(Exception):
     """Input that parsed but cannot be scored: 422 with the library's message."""
 
 
-def _score_batch(f: Filter, records: list[Any], policy: Policy,
-                 max_bytes: int) -> list[dict[str, Any]]:
+async def _score_batch(batcher: Batcher, records: list[Any], policy: Policy,
+                       max_bytes: int) -> list[dict[str, Any]]:
     """Each slot checked as the CLI checks a JSON Lines record; good ones scored together."""
-    jobs, slots = [], []
+    slots: list[dict[str, Any] | None] = []
+    pending = []
     for number, record in enumerate(records):
         if not isinstance(record, dict):
             slots.append(error_record(None, f"document {number} is not a JSON object "
@@ -341,16 +345,20 @@ def _score_batch(f: Filter, records: list[Any], policy: Policy,
             job = job_for(record, None, max_bytes)
             if not job.raw.strip():
                 raise ContamFilterError("the document is empty")
-            doc = f.segment(job.raw, job.fmt)
         except ContamFilterError as exc:
             slots.append(error_record(record, str(exc)))
             continue
-        jobs.append((len(slots), record))
-        slots.append(doc)
-    docs = [slots[k] for k, _ in jobs]
-    for (k, record), result in zip(jobs, f.score_documents(docs, policy), strict=True):
-        slots[k] = {"id": record.get("id"), **result.report()}
-    return slots
+        pending.append((len(slots), record, batcher.score(job.raw, job.fmt, policy)))
+        slots.append(None)
+    outcomes = await asyncio.gather(*(c for _, _, c in pending), return_exceptions=True)
+    for (k, record, _), outcome in zip(pending, outcomes, strict=True):
+        if isinstance(outcome, ContamFilterError):
+            slots[k] = error_record(record, str(outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            slots[k] = {"id": record.get("id"), **outcome.report()}
+    return slots  # type: ignore[return-value]
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -18,8 +18,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="largest request body")
     max_batch: int = Field(64, gt=0, description="most documents in one /v1/score/batch call")
     workers: int = Field(1, gt=0, description="uvicorn worker processes (contamfilter serve)")
-    scoring_threads: int = Field(
-        2, gt=0, description="documents scored at once per worker, off the event loop")
+    micro_batch: int = Field(
+        16, gt=0, description="most waiting documents a worker scores in one model call")
 
 
 @lru_cache

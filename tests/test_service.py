@@ -716,13 +716,13 @@ def test_metrics_of_the_module_app_name_routes_not_raw_paths(client):
 def test_settings_come_from_contamfilter_environment_variables(monkeypatch):
     monkeypatch.setenv("CONTAMFILTER_MAX_BATCH", "5")
     monkeypatch.setenv("CONTAMFILTER_MAX_BODY_BYTES", "12345")
-    monkeypatch.setenv("CONTAMFILTER_SCORING_THREADS", "3")
+    monkeypatch.setenv("CONTAMFILTER_MICRO_BATCH", "3")
     settings = Settings()
-    assert (settings.max_batch, settings.max_body_bytes, settings.scoring_threads) == (5, 12345, 3)
+    assert (settings.max_batch, settings.max_body_bytes, settings.micro_batch) == (5, 12345, 3)
 
 
 def test_settings_defaults_without_environment(monkeypatch):
-    for name in ("MODEL_DIR", "MAX_BODY_BYTES", "MAX_BATCH", "WORKERS", "SCORING_THREADS"):
+    for name in ("MODEL_DIR", "MAX_BODY_BYTES", "MAX_BATCH", "WORKERS", "MICRO_BATCH"):
         monkeypatch.delenv(f"CONTAMFILTER_{name}", raising=False)
     settings = Settings()
     assert settings.max_body_bytes == 5_000_000
