@@ -1,0 +1,91 @@
+"""Aligning real pages with their reference text, on pages this test writes itself."""
+
+import gzip
+import json
+
+import pytest
+
+from filter import Format
+from training.corpus import BODY, OTHER, Reference, label_page, read_pages
+
+from .conftest import SHARED
+
+PAGE = """<html><body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article><h1>Harbour ferry returns after winter repairs</h1>
+<p>The island ferry resumed its daily crossings on Monday after eleven weeks in dry dock,
+the harbour authority said, with a new engine and a wider car deck.</p>
+<p>Passengers queued from six in the morning for the first sailing, which left two
+minutes late because of a stuck ramp that crews freed with a crowbar.</p>
+<p>Share this article</p></article>
+<aside><h3>Popular</h3>
+<p>Council delays vote on seafront parking charges until spring ...</p></aside>
+<footer>Copyright 2025 Island Gazette. All rights reserved.</footer></body></html>"""
+GOLD = """Harbour ferry returns after winter repairs
+
+The island ferry resumed its daily crossings on Monday after eleven weeks in dry dock, the
+harbour authority said, with a new engine and a wider car deck.
+
+Passengers queued from six in the morning for the first sailing, which left two minutes
+late because of a stuck ramp that crews freed with a crowbar."""
+
+
+def write_corpus(path, records):
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r) + "\n")
+
+
+@pytest.fixture
+def page(tmp_path):
+    path = tmp_path / "tiny.jsonl.gz"
+    write_corpus(path, [{"id": "1", "source": "tiny", "url": "https://www.gazette.example/a",
+                         "html": PAGE, "gold": GOLD, "gold_type": "full_text", "meta": {}}])
+    return next(read_pages(path))
+
+
+def test_pages_are_read_with_their_site(page):
+    assert (page.corpus, page.id, page.site, page.gold_type) == ("tiny", "1", "gazette.example",
+                                                                 "full_text")
+
+
+@pytest.mark.parametrize("fmt", [Format.HTML, Format.TEXT])
+def test_paragraphs_aligned_with_the_reference_are_body_and_the_rest_other(page, fmt):
+    document, labels = label_page(page, fmt)
+    by_text = dict(zip((p.text for p in document.paragraphs), labels, strict=True))
+    body = [t for t, label in by_text.items() if label == BODY]
+    other = [t for t, label in by_text.items() if label == OTHER]
+    assert any(t.startswith("Harbour ferry returns") for t in body)
+    assert any(t.startswith("The island ferry resumed") for t in body)
+    assert any("Copyright 2025" in t for t in other)
+    assert any("seafront parking" in t for t in other)
+    assert not any("Share this article" in t for t in body)
+
+
+def test_reference_share_counts_trigrams_and_short_lines_by_words():
+    ref = Reference("the cat sat on the mat today")
+    assert ref.share("the cat sat on the mat") == 1.0
+    assert ref.share("a dog ran far away from home") == 0.0
+    assert ref.share("cat dog") == 0.5
+    assert ref.share("...") is None
+
+
+def test_snippet_pages_label_only_where_a_snippet_sits(tmp_path):
+    path = tmp_path / "snip.jsonl.gz"
+    write_corpus(path, [{"id": "s", "source": "snip", "url": None, "html": PAGE,
+                         "gold": "", "gold_type": "snippets",
+                         "meta": {"with": ["resumed its daily crossings"],
+                                  "without": ["Copyright 2025 Island Gazette. All rights "
+                                              "reserved."]}}])
+    document, labels = label_page(next(read_pages(path)), Format.HTML)
+    marked = {p.text[:20]: label for p, label in zip(document.paragraphs, labels, strict=True)
+              if label}
+    assert marked == {"The island ferry res": BODY, "Copyright 2025 Islan": OTHER}
+
+
+def test_real_corpora_align_when_present():
+    corpora = SHARED / "corpora"
+    if not corpora.is_dir():
+        pytest.skip(f"{corpora} is absent: the real-page corpora live in ../shared")
+    page = next(read_pages(corpora / "scrapinghub.jsonl.gz"))
+    _, labels = label_page(page, Format.HTML)
+    assert labels.count(BODY) >= 3 and labels.count(OTHER) >= 3
