@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+EVAL_STAMP := $(VENV)/.eval-stamp
+CORPORA ?= ../shared/corpora
 
-.PHONY: install demo test lint train check-seeds serve bench-service clean
+.PHONY: install demo test lint train check-seeds serve bench-service eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +38,16 @@ serve: $(STAMP)
 ## make bench-service: load-test a real 2-worker server from a second process
 bench-service: $(STAMP)
 	$(BIN)/python -m benchmarks.service_load
+
+## make eval: contamfilter (html and text mode) against trafilatura, readability-lxml, jusText,
+## resiliparse and the whole page's text on $(CORPORA); reports/eval.{md,json} and a plot.
+## EVAL_ARGS="--limit 20 --tools contamfilter" for a quick run.
+$(EVAL_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test,eval]"
+	touch $(EVAL_STAMP)
+
+eval: $(EVAL_STAMP)
+	$(BIN)/python -m training.evaluate --corpora $(CORPORA) $(EVAL_ARGS)
 
 check-seeds: $(STAMP)
 	$(BIN)/python -m training.check
