@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from filter import LABELS, Filter, ModelError, Policy
 from filter.artifact import MODEL_DIR, read_card
@@ -38,6 +37,8 @@ from service.app import (
 from service.schemas import EMPTY_CONTENT, NEED_CONTENT
 from service.settings import Settings, get_settings
 from training.annotations import LabeledDocument
+
+from .prometheus import metric
 
 SCORE, CLEAN, BATCH = "/v1/score", "/v1/clean", "/v1/score/batch"
 POSTS = (SCORE, CLEAN, BATCH)
@@ -74,13 +75,6 @@ def error_of(response, status: int) -> str:
     return body["error"]
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    """One sample of a Prometheus text exposition (0.0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
 
 
 # --- fixtures --------------------------------------------------------------------------

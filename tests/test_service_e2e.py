@@ -25,12 +25,13 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from filter import segment
 from filter.artifact import read_card
 from service.app import REQUEST_ID, TOO_LARGE, TOO_MANY
 from training.annotations import LabeledDocument
+
+from .prometheus import metric
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ("000", "001", "002", "003", "004")
@@ -232,12 +233,6 @@ def api_scores(http, docs) -> dict[str, dict[str, Any]]:
     return out
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
 
 
 # --- answers equal the CLI's -----------------------------------------------------------
