@@ -28,8 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check filter training service tests benchmarks
 
 ## make train: retrain the shipped model from seeds/ (cross-validated metrics printed)
+## (`make train CORPORA=../shared/corpora` adds the real pages; only when CORPORA is given)
 train: $(STAMP)
-	$(BIN)/python -m training.train
+	$(BIN)/python -m training.train $(if $(filter command line,$(origin CORPORA)),--corpora $(CORPORA)) $(TRAIN_ARGS)
 
 ## make serve: the HTTP service on 127.0.0.1:8000 (WORKERS=2 for two processes)
 serve: $(STAMP)

@@ -49,3 +49,24 @@ def test_cross_validation_never_puts_one_document_on_both_sides(monkeypatch, see
     assert len(seen_train) == 3
     for trained_on in seen_train:
         assert trained_on < all_docs and len(all_docs - trained_on) >= 4
+
+
+def test_training_with_real_pages_adds_a_gate_and_records_the_corpora(tmp_path):
+    from .test_corpus import GOLD, PAGE, write_corpus
+
+    corpora = tmp_path / "corpora"
+    corpora.mkdir()
+    write_corpus(corpora / "tiny.jsonl.gz", [
+        {"id": str(k), "source": "tiny", "url": f"https://site{k % 3}.example/a",
+         "html": PAGE, "gold": GOLD, "gold_type": "full_text", "meta": {}}
+        for k in range(6)
+    ])
+    card = train(small_seed_dir(tmp_path), tmp_path / "model", folds=3, log=lambda *_: None,
+                 corpora=corpora)
+    assert [c["name"] for c in card["training_data"]["corpora"]] == ["tiny"]
+    assert card["training_data"]["corpora"][0]["pages"] == 6
+    f = Filter(tmp_path / "model")
+    assert f.model.gate_ is not None
+    result = f.score(PAGE, "html")
+    assert "resumed its daily crossings" in result.clean_text
+    assert "Copyright 2025" not in result.clean_text

@@ -130,3 +130,47 @@ def label_page(page: Page, fmt: Format) -> tuple[Document, list[str | None]]:
         else:
             labels.append(None)
     return document, labels
+
+
+@dataclass
+class RealPages:
+    """Real pages ready for training: both modes of every page, labeled body/other/None."""
+
+    documents: list[Document]
+    labels: list[list[str | None]]
+    sites: list[str]
+    corpora: list[dict]
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_real_pages(directory: Path, limit: int | None = None,
+                    exclude: set[tuple[str, str]] | None = None) -> RealPages:
+    """Every corpus in ``directory`` (``limit`` pages each), minus (corpus, id) in exclude."""
+    files = corpus_files(directory)
+    if not files:
+        raise FileNotFoundError(f"no *.jsonl.gz corpora in {directory}")
+    out = RealPages([], [], [], [])
+    for path in files:
+        pages = [p for p in read_pages(path) if (p.corpus, p.id) not in (exclude or set())]
+        pages = pages[:limit] if limit else pages
+        labeled = 0
+        for page in pages:
+            for fmt in (Format.HTML, Format.TEXT):
+                document, labels = label_page(page, fmt)
+                out.documents.append(document)
+                out.labels.append(labels)
+                out.sites.append(f"{page.corpus}:{page.site}")
+                labeled += sum(label is not None for label in labels)
+        out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
+                            "sha256": file_sha256(path), "labeled_paragraphs": labeled,
+                            "limit": limit})
+    return out

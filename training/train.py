@@ -24,6 +24,7 @@ from filter.labels import LABELS
 from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE
 
 from .annotations import LabeledDocument, load_seeds, seeds_hash
+from .corpus import RealPages, load_real_pages
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -37,14 +38,43 @@ def flatten(docs: list[LabeledDocument]):
     return rows, y, groups
 
 
+def fit(docs: list[LabeledDocument], real: RealPages | None = None,
+        model: ParagraphClassifier | None = None) -> ParagraphClassifier:
+    """The model on the seeds, plus a body-versus-rest gate when real pages are given."""
+    fitted = clone(model) if model is not None else ParagraphClassifier()
+    if real is None:
+        rows, y, groups = flatten(docs)
+        return fitted.fit(rows, y, groups)
+    rows = rows_of([d.document for d in docs] + real.documents)
+    y = [label.value for d in docs for label in d.labels]
+    y += [label for labels in real.labels for label in labels]
+    sites = {site: len(docs) + k for k, site in enumerate(dict.fromkeys(real.sites))}
+    groups = [k for k, d in enumerate(docs) for _ in d.labels]
+    groups += [sites[site] for site, labels in zip(real.sites, real.labels, strict=True)
+               for _ in labels]
+    seed_rows = sum(len(d.labels) for d in docs)
+    is_real = [False] * seed_rows + [True] * (len(y) - seed_rows)
+    return fitted.fit(rows, y, groups, is_real)
+
+
 def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
-                   model: ParagraphClassifier | None = None) -> dict:
-    """Out-of-fold predictions, split by document, and the metrics they give."""
+                   model: ParagraphClassifier | None = None,
+                   real: RealPages | None = None) -> dict:
+    """Out-of-fold predictions on the seeds, split by document, and their metrics.
+
+    With real pages, the gate (trained on real pages only, never on a seed) and the
+    features are fitted once; each fold retrains the four-way stages on its seeds.
+    """
     rows, y, groups = flatten(docs)
     predicted = np.empty(len(y), dtype=object)
+    full = fit(docs, real, model) if real is not None else None
     for train, test in GroupKFold(n_splits=folds).split(rows, y, groups):
-        fitted = clone(model) if model is not None else ParagraphClassifier()
-        fitted.fit([rows[i] for i in train], y[train])
+        train_rows = [rows[i] for i in train]
+        if full is None:
+            fitted = (clone(model) if model is not None else ParagraphClassifier())
+            fitted.fit(train_rows, y[train])
+        else:
+            fitted = full.refit_types(train_rows, y[train], groups[train])
         predicted[test] = fitted.predict([rows[i] for i in test])
     return metrics(y, predicted.astype(str), docs, groups)
 
@@ -97,17 +127,23 @@ def format_metrics(m: dict) -> str:
 
 
 def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS,
-          log=print) -> dict:
+          log=print, corpora: Path | None = None, corpus_limit: int | None = None) -> dict:
     start = time.perf_counter()
     docs = load_seeds(seeds)
     data_hash = seeds_hash(seeds)
     log(f"read {len(docs)} documents, {sum(len(d.labels) for d in docs)} paragraphs "
         f"from {seeds} (data hash {data_hash[:12]})")
+    real = None
+    if corpora is not None:
+        real = load_real_pages(corpora, corpus_limit)
+        log("real pages: " + ", ".join(f"{c['name']} {c['pages']} pages "
+                                       f"({c['labeled_paragraphs']} paragraphs aligned)"
+                                       for c in real.corpora))
     model = ParagraphClassifier()
-    cv = cross_validate(docs, folds, model)
+    cv = cross_validate(docs, folds, model, real)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
-    rows, y, _ = flatten(docs)
-    model.fit(rows, y)
+    y = flatten(docs)[1]
+    model = fit(docs, real, model)
     card = {
         "name": "contamfilter",
         "version": package_version("contamfilter"),
@@ -121,7 +157,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
             "html_pages": sum(d.document.format == "html" for d in docs),
             "paragraphs": len(y),
             "label_counts": {lab: int((y == lab).sum()) for lab in LABELS},
-            "corpora": [],
+            "corpora": real.corpora if real is not None else [],
         },
         "model": {"class": "filter.classifier.ParagraphClassifier",
                   "params": model.get_params()},
@@ -139,10 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=Path, default=SEEDS, help="labeled documents (default: seeds/)")
     ap.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model and card go")
     ap.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="cross-validation folds")
+    ap.add_argument("--corpora", type=Path, default=None,
+                    help="also learn body-versus-rest from real pages (../shared/corpora)")
+    ap.add_argument("--corpus-limit", type=int, default=None, metavar="N",
+                    help="at most N pages of each corpus (quick runs)")
     args = ap.parse_args(argv)
     try:
-        train(args.seeds, args.out, args.folds)
-    except ContamFilterError as exc:
+        train(args.seeds, args.out, args.folds, corpora=args.corpora,
+              corpus_limit=args.corpus_limit)
+    except (ContamFilterError, FileNotFoundError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
     return 0
