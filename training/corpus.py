@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from filter.artifact import sha256_file
 from filter.document import Document, Format
 from filter.segment import segment
 
@@ -142,16 +143,6 @@ class RealPages:
     corpora: list[dict]
 
 
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_real_pages(directory: Path, limit: int | None = None,
                     exclude: set[tuple[str, str]] | None = None) -> RealPages:
     """Every corpus in ``directory`` (``limit`` pages each), minus (corpus, id) in exclude."""
@@ -171,6 +162,6 @@ def load_real_pages(directory: Path, limit: int | None = None,
                 out.sites.append(f"{page.corpus}:{page.site}")
                 labeled += sum(label is not None for label in labels)
         out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
-                            "sha256": file_sha256(path), "labeled_paragraphs": labeled,
+                            "sha256": sha256_file(path), "labeled_paragraphs": labeled,
                             "limit": limit})
     return out
