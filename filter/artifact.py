@@ -39,7 +39,6 @@ def _minor(version: str) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    import bs4
     import lxml.etree
     import numpy
     import scipy
@@ -50,7 +49,6 @@ def library_versions() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
         "joblib": joblib.__version__,
-        "beautifulsoup4": bs4.__version__,
         "lxml": ".".join(map(str, lxml.etree.LXML_VERSION)),
     }
 

@@ -153,8 +153,8 @@ def parse_html(html: str, name: str) -> LabeledDocument:
         votes: Counter[Label] = Counter()
         for element, count in block.sources:
             node = element
-            while node is not None and getattr(node, "name", None):
-                value = node.attrs.get(LABEL_ATTR)
+            while node is not None:
+                value = node.get(LABEL_ATTR)
                 if value is not None:
                     try:
                         votes[Label.parse(str(value))] += count
@@ -162,7 +162,7 @@ def parse_html(html: str, name: str) -> LabeledDocument:
                         raise AnnotationError(name, _line_of(html, block.paragraph.text),
                                               str(exc)) from None
                     break
-                node = node.parent
+                node = node.getparent()
         text = block.paragraph.text
         if not votes:
             raise AnnotationError(name, _line_of(html, text),
