@@ -129,6 +129,9 @@ def _hidden(el: HtmlElement) -> bool:
 
 
 def _class_tokens(el: HtmlElement) -> tuple[str, ...]:
+    attrs = el.attrib
+    if "class" not in attrs and "id" not in attrs and "role" not in attrs:
+        return ()
     parts = [*(el.get("class") or "").split(), el.get("id") or "", el.get("role") or ""]
     tokens: list[str] = []
     for part in parts:
@@ -205,6 +208,9 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
 
     def flush(block: _Block) -> HtmlBlock | None:
         nonlocal index
+        if not block.sources:  # most blocks hold only other blocks
+            block.pieces.clear()
+            return None
         text = "\n".join(
             line for line in (_clean_line(x) for x in "".join(block.pieces).split("\n")) if line
         )
