@@ -10,7 +10,6 @@ thread pool, never on the event loop: /livez answers while a large document is s
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -371,7 +370,3 @@ def _package_version() -> str:
     from importlib.metadata import version
 
     return version("contamfilter")
-
-
-def openapi_json(app: FastAPI) -> str:
-    return json.dumps(app.openapi(), indent=2)
