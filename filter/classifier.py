@@ -39,22 +39,24 @@ def context_matrix(rows: Sequence[Row], proba: np.ndarray) -> np.ndarray:
     k = proba.shape[1]
     out = np.zeros((len(rows), k * len(CONTEXT_PARTS)))
     for _doc, positions in _group(rows):
-        order = sorted(positions, key=lambda p: rows[p].index)
+        order = np.array(sorted(positions, key=lambda p: rows[p].index))
         p = proba[order]
         n = len(order)
+        pad = np.zeros((2, k))
+        padded = np.vstack([pad, p, pad])
         csum = np.vstack([np.zeros(k), np.cumsum(p, axis=0)])
-        total = csum[-1]
-        for j, pos in enumerate(order):
-            parts = []
-            for off in (-1, 1, -2, 2):
-                parts.append(p[j + off] if 0 <= j + off < n else np.zeros(k))
-            lo, hi = max(0, j - 3), min(n, j + 4)
-            window = (csum[hi] - csum[lo] - p[j]) / max(1, hi - lo - 1)
-            parts.append(window)
-            parts.append((total - p[j]) / max(1, n - 1))
-            parts.append((total - csum[j + 1]) / max(1, n - j - 1))
-            parts.append(csum[j] / max(1, j))
-            out[pos] = np.concatenate(parts)
+        j = np.arange(n)
+        lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
+        out[order] = np.hstack([
+            padded[1:n + 1],  # previous
+            padded[3:n + 3],  # next
+            padded[0:n],  # before previous
+            padded[4:n + 4],  # after next
+            (csum[hi] - csum[lo] - p) / np.maximum(1, hi - lo - 1)[:, None],
+            (csum[-1] - p) / max(1, n - 1),
+            (csum[-1] - csum[j + 1]) / np.maximum(1, n - j - 1)[:, None],
+            csum[j] / np.maximum(1, j)[:, None],
+        ])
     return out
 
 

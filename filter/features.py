@@ -120,7 +120,7 @@ def shape_vector(text: str) -> list[float]:
     punct = classes.count("P")
     low = text.lower()
     caps = sum(map(str.isupper, (w[0] for w in words)))
-    stops = sum(map(_STOP.__contains__, low_words)) if (low_words := _WORD.findall(low)) else 0
+    stops = sum(map(_STOP.__contains__, map(str.lower, words)))
     mean_len = (sum(map(len, words)) / nw) if nw else 0.0
     sentences = len(_SENTENCE_END.findall(text))
     stripped = text.rstrip()

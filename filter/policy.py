@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -14,11 +13,8 @@ DEFAULT_KEEP = frozenset({Label.BODY})
 # Drop only when the unwanted labels together are more likely than the wanted ones.
 DEFAULT_MIN_CONFIDENCE = 0.5
 
-_FOLD = re.compile(r"\s+")
-
-
 def _fold(text: str) -> str:
-    return _FOLD.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)
