@@ -20,7 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from .features import SHAPE_NAMES, ParagraphFeatures, Row, _group
+from .features import ParagraphFeatures, Row, _group
 from .labels import LABELS
 
 CONTEXT_PARTS = (
@@ -235,4 +235,4 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         return list(self.features_.get_feature_names_out()) + context_names()
 
 
-__all__ = ["SHAPE_NAMES", "ParagraphClassifier", "TwoStage", "context_matrix"]
+__all__ = ["Gate", "ParagraphClassifier", "TwoStage", "context_matrix"]

@@ -19,7 +19,7 @@ from typing import IO, Any, TextIO
 
 from .artifact import MODEL_DIR, read_card
 from .core import DEFAULT_MAX_BYTES, Filter
-from .document import Format
+from .document import Document, Format
 from .errors import ContamFilterError, InputError
 from .inputs import decode, read_limited
 from .labels import LABELS, parse_labels
@@ -270,7 +270,7 @@ def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> Non
     for name in opts.files:
         what = _label(name)
         try:
-            with _open(name) if name != "-" else _nullcontext(sys.stdin.buffer) as fh:
+            with _open(name) as fh:
                 data = read_limited(fh, opts.max_bytes)
             decoded = decode(data)
             if decoded.replaced:
@@ -290,60 +290,39 @@ def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> Non
         out.flush()
 
 
-class _nullcontext:
-    def __init__(self, value):
-        self.value = value
-
-    def __enter__(self):
-        return self.value
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _jsonl_lines(opts: Options, tally: Tally) -> Iterator[tuple[str, int, bytes | None, str]]:
-    """(source, line number, line bytes or None, error) for every input line."""
+def _jsonl_lines(opts: Options, tally: Tally) -> Iterator[tuple[str, int, bytes]]:
+    """(source, line number, line without its newline) for every input line."""
     for name in opts.files:
         what = _label(name)
         try:
-            fh = _open(name)
+            with _open(name) as fh:
+                for number, line in enumerate(fh, 1):
+                    yield what, number, line[:-1] if line.endswith(b"\n") else line
         except OSError as exc:
             tally.errors += 1
             _error(f"cannot read {what}: {exc.strerror or exc}")
-            continue
-        try:
-            for number, line in enumerate(fh, 1):
-                if line.endswith(b"\n"):
-                    line = line[:-1]
-                yield what, number, line, ""
-        except OSError as exc:
-            tally.errors += 1
-            _error(f"cannot read {what}: {exc.strerror or exc}")
-        finally:
-            if fh is not sys.stdin.buffer:
-                fh.close()
 
 
 def run_jsonl(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
-    batch: list[tuple[dict[str, Any] | None, Any]] = []
+    # (record, its segmented document, or the error message for that line)
+    batch: list[tuple[dict[str, Any] | None, Document | str]] = []
 
     def flush() -> None:
-        jobs = [job for _rec, job in batch if not isinstance(job, str)]
-        results = iter(filt.score_documents([filt.segment(j.raw, j.fmt) for j in jobs],
-                                            opts.policy)) if jobs else iter(())
-        for record, job in batch:
-            if isinstance(job, str):
+        docs = [doc for _record, doc in batch if isinstance(doc, Document)]
+        results = iter(filt.score_documents(docs, opts.policy))
+        for record, doc in batch:
+            if isinstance(doc, str):
                 tally.errors += 1
-                line = error_record(record, job)
+                line = error_record(record, doc)
             else:
                 result = next(results)
                 tally.add(result)
-                line = output_record(opts.command, job.record, result)
+                line = output_record(opts.command, record, result)
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
         out.flush()
         batch.clear()
 
-    for what, number, raw_line, _ in _jsonl_lines(opts, tally):
+    for what, number, raw_line in _jsonl_lines(opts, tally):
         record = None
         try:
             if b"\0" in raw_line:
@@ -353,8 +332,8 @@ def run_jsonl(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
                 _warn_lossy(f"{what} line {number}", decoded.replaced, decoded.first_bad, tally)
             record = parse_line(decoded.text, number)
             job = job_for(record, opts.fmt, opts.max_bytes)
-            filt.segment(job.raw, job.fmt)  # fail here, per record, not in the batch
-            batch.append((record, job))
+            # Segmented here, so that a record that fails does so alone, not its batch.
+            batch.append((record, filt.segment(job.raw, job.fmt)))
         except ContamFilterError as exc:
             message = str(exc)
             if not message.startswith("line "):

@@ -31,6 +31,7 @@ from filter.records import error_record, job_for
 from .batcher import Batcher
 from .metrics import Metrics
 from .schemas import (
+    EMPTY_CONTENT,
     BatchDocument,
     BatchRequest,
     BatchResponse,
@@ -343,7 +344,7 @@ async def _score_batch(batcher: Batcher, records: list[Any], policy: Policy,
         try:
             job = job_for(record, None, max_bytes)
             if not job.raw.strip():
-                raise ContamFilterError("the document is empty")
+                raise ContamFilterError(EMPTY_CONTENT)
         except ContamFilterError as exc:
             slots.append(error_record(record, str(exc)))
             continue
