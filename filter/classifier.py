@@ -131,12 +131,16 @@ class Gate:
         counts = np.asarray((X[labeled][:, first_column:] != 0).sum(axis=0)).ravel()
         self.columns_ = first_column + np.flatnonzero(counts >= self.min_share * labeled.sum())
         D = self._dense(X)
-        oof = np.zeros((len(rows), 2))
-        folds = min(self.folds, len(set(groups[labeled])))
-        for train, test in GroupKFold(n_splits=folds).split(D, target, groups):
-            keep = train[labeled[train]]
-            oof[test] = self._trees().fit(D[keep], target[keep]).predict_proba(D[test])[:, ::-1]
         self.local_ = self._trees().fit(D[labeled], target[labeled])
+        folds = min(self.folds, len(set(groups[labeled])))
+        if folds < 2:  # one site only: nothing to hold out, so in-sample guesses
+            oof = self.local_.predict_proba(D)[:, ::-1]
+        else:
+            oof = np.zeros((len(rows), 2))
+            for train, test in GroupKFold(n_splits=folds).split(D, target, groups):
+                keep = train[labeled[train]]
+                oof[test] = self._trees().fit(D[keep], target[keep]).predict_proba(
+                    D[test])[:, ::-1]
         Z = np.hstack([D, context_matrix(rows, oof)])
         self.context_ = self._trees().fit(Z[labeled], target[labeled])
         return self

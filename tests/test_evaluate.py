@@ -279,8 +279,8 @@ def test_corpus_in_the_training_data_is_scored_out_of_fold(
         corpus_dir, tmp_path, monkeypatch, card_lists_handmade):
     calls = []
 
-    def cross_fitted(name, pages, folds=5):
-        calls.append((name, [p["id"] for p in pages], folds))
+    def cross_fitted(name, pages, folds=5, corpora=None):
+        calls.append((name, [p["id"] for p in pages], folds, corpora))
         ids = [p["id"] for p in pages]
         yield FoldFilter(), ids[:2]
         yield FoldFilter(), ids[2:]
@@ -292,7 +292,7 @@ def test_corpus_in_the_training_data_is_scored_out_of_fold(
                       "--out", str(tmp_path)])
     assert status == 0
     # the folds are made on the whole file even under --limit
-    assert calls == [("handmade", ["page-0", "page-1", "page-2"], 5)]
+    assert calls == [("handmade", ["page-0", "page-1", "page-2"], 5, corpus_dir)]
     result = json.loads((tmp_path / "eval.json").read_text())
     assert result["corpora"]["handmade"]["out_of_fold"] is True
     assert result["corpora"]["handmade"]["out_of_fold_models"] == ["fold-stub"]

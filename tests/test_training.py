@@ -3,6 +3,8 @@
 import json
 import shutil
 
+import pytest
+
 from filter import Filter
 from training.train import cross_validate, train
 
@@ -51,22 +53,66 @@ def test_cross_validation_never_puts_one_document_on_both_sides(monkeypatch, see
         assert trained_on < all_docs and len(all_docs - trained_on) >= 4
 
 
-def test_training_with_real_pages_adds_a_gate_and_records_the_corpora(tmp_path):
+@pytest.fixture(scope="module")
+def with_real_pages(tmp_path_factory):
+    """Seeds, a six-page corpus over three sites the test writes, and a model on both."""
     from .test_corpus import GOLD, PAGE, write_corpus
 
-    corpora = tmp_path / "corpora"
+    root = tmp_path_factory.mktemp("real")
+    corpora = root / "corpora"
     corpora.mkdir()
-    write_corpus(corpora / "tiny.jsonl.gz", [
-        {"id": str(k), "source": "tiny", "url": f"https://site{k % 3}.example/a",
-         "html": PAGE, "gold": GOLD, "gold_type": "full_text", "meta": {}}
-        for k in range(6)
-    ])
-    card = train(small_seed_dir(tmp_path), tmp_path / "model", folds=3, log=lambda *_: None,
-                 corpora=corpora)
+    records = [{"id": str(k), "source": "tiny", "url": f"https://site{k % 3}.example/a",
+                "html": PAGE, "gold": GOLD, "gold_type": "full_text", "meta": {}}
+               for k in range(6)]
+    write_corpus(corpora / "tiny.jsonl.gz", records)
+    seeds = small_seed_dir(root)
+    card = train(seeds, root / "model", folds=3, log=lambda *_: None, corpora=corpora)
+    return {"corpora": corpora, "records": records, "seeds": seeds, "model": root / "model",
+            "card": card}
+
+
+def test_training_with_real_pages_adds_a_gate_and_records_the_corpora(with_real_pages):
+    from .test_corpus import PAGE
+
+    card = with_real_pages["card"]
     assert [c["name"] for c in card["training_data"]["corpora"]] == ["tiny"]
     assert card["training_data"]["corpora"][0]["pages"] == 6
-    f = Filter(tmp_path / "model")
+    f = Filter(with_real_pages["model"])
     assert f.model.gate_ is not None
     result = f.score(PAGE, "html")
     assert "resumed its daily crossings" in result.clean_text
     assert "Copyright 2025" not in result.clean_text
+
+
+def test_out_of_fold_models_never_saw_the_sites_they_score(with_real_pages):
+    from training.corpus import _FOLD_FILTERS, cross_fitted, site_fold
+
+    w = with_real_pages
+    records = w["records"]
+    folds = list(cross_fitted("tiny", records, folds=2, corpora=w["corpora"],
+                              model_dir=w["model"], seeds=w["seeds"]))
+    _FOLD_FILTERS.clear()
+    scored = [page_id for _f, ids in folds for page_id in ids]
+    assert sorted(scored) == sorted(r["id"] for r in records)  # each page exactly once
+    for f, ids in folds:
+        k = f.card["training_data"]["left_out_fold"]
+        assert f.version.startswith(f"fold-{k}-of-2+")
+        sites = {f"site{int(i) % 3}.example" for i in ids}
+        assert all(site_fold("tiny", site, 2) == k for site in sites)
+        left_out = sum(site_fold("tiny", f"site{int(r['id']) % 3}.example", 2) == k
+                       for r in records)
+        assert f.card["training_data"]["corpora"][0]["pages"] == 6 - left_out > 0
+
+
+def test_out_of_fold_models_refuse_a_different_corpus_file(with_real_pages, tmp_path):
+    from training.corpus import cross_fitted
+
+    from .test_corpus import write_corpus
+
+    w = with_real_pages
+    changed = tmp_path / "corpora"
+    changed.mkdir()
+    write_corpus(changed / "tiny.jsonl.gz", w["records"][:5])
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        list(cross_fitted("tiny", w["records"], folds=2, corpora=changed,
+                          model_dir=w["model"], seeds=w["seeds"]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ BODY, OTHER = "body", "other"
 # not body when at most NOT_BODY do; in between it is left out of training.
 IS_BODY = 0.6
 NOT_BODY = 0.2
+DEFAULT_CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -143,25 +145,118 @@ class RealPages:
     corpora: list[dict]
 
 
+def site_fold(corpus: str, site: str, folds: int) -> int:
+    """The cross-validation fold of a site: fixed by its name, so the same whatever
+    pages, order or ``--limit`` a run reads."""
+    return zlib.crc32(f"{corpus}:{site}".encode()) % folds
+
+
 def load_real_pages(directory: Path, limit: int | None = None,
-                    exclude: set[tuple[str, str]] | None = None) -> RealPages:
-    """Every corpus in ``directory`` (``limit`` pages each), minus (corpus, id) in exclude."""
+                    leave_out: tuple[int, int] | None = None) -> RealPages:
+    """Every corpus in ``directory`` (its first ``limit`` pages each).
+
+    ``leave_out=(k, folds)`` drops the sites of fold ``k``: a model trained on the rest
+    can score those pages out of fold.
+    """
     files = corpus_files(directory)
     if not files:
         raise FileNotFoundError(f"no *.jsonl.gz corpora in {directory}")
     out = RealPages([], [], [], [])
     for path in files:
-        pages = [p for p in read_pages(path) if (p.corpus, p.id) not in (exclude or set())]
+        pages = list(read_pages(path))
         pages = pages[:limit] if limit else pages
+        used = 0
         labeled = 0
         for page in pages:
+            if leave_out and site_fold(page.corpus, page.site, leave_out[1]) == leave_out[0]:
+                continue
+            used += 1
             for fmt in (Format.HTML, Format.TEXT):
                 document, labels = label_page(page, fmt)
                 out.documents.append(document)
                 out.labels.append(labels)
                 out.sites.append(f"{page.corpus}:{page.site}")
                 labeled += sum(label is not None for label in labels)
-        out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
+        out.corpora.append({"name": path.name.split(".")[0], "pages": used,
                             "sha256": sha256_file(path), "labeled_paragraphs": labeled,
                             "limit": limit})
     return out
+
+
+# --- out-of-fold filters for `make eval` ---------------------------------------------
+
+_FOLD_FILTERS: dict[tuple, list] = {}
+
+
+def _training_corpora(directory: Path, card: dict) -> tuple[int | None, list[dict]]:
+    """The corpora the card was trained on, checked against the files in ``directory``."""
+    listed = (card.get("training_data") or {}).get("corpora") or []
+    present = {path.name.split(".")[0]: path for path in corpus_files(directory)}
+    for entry in listed:
+        path = present.get(entry["name"])
+        if path is None:
+            raise FileNotFoundError(
+                f"the model was trained on corpus {entry['name']!r}, which is not in "
+                f"{directory}: out-of-fold models cannot be rebuilt without it")
+        if entry.get("sha256") and sha256_file(path) != entry["sha256"]:
+            raise ValueError(f"{path} differs from the file the model was trained on "
+                             "(sha256 mismatch): retrain, or evaluate with the same corpora")
+    if set(present) != {entry["name"] for entry in listed}:
+        raise ValueError(f"{directory} holds corpora {sorted(present)} but the model was "
+                         f"trained on {sorted(e['name'] for e in listed)}: the out-of-fold "
+                         "models would not match the shipped one")
+    limits = {entry.get("limit") for entry in listed}
+    return (limits.pop() if len(limits) == 1 else None), listed
+
+
+def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
+                 seeds: Path | None = None, log=print) -> list:
+    """One Filter per fold, each trained like the shipped model minus that fold's sites.
+
+    The folds cut every corpus at once, so ``folds`` trainings serve every corpus; each
+    is saved and loaded back through the normal artifact path, so it is checked the same
+    way as the shipped model. Kept for the process, as evaluation asks once per corpus.
+    """
+    import tempfile
+
+    from filter import Filter
+    from filter.artifact import MODEL_DIR, read_card, save_model
+
+    from .annotations import load_seeds
+    from .train import SEEDS, fit
+
+    model_dir, seeds = model_dir or MODEL_DIR, seeds or SEEDS
+    key = (str(directory.resolve()), folds, str(model_dir), str(seeds))
+    if key not in _FOLD_FILTERS:
+        card = read_card(model_dir)
+        limit, _listed = _training_corpora(directory, card)
+        documents = load_seeds(seeds)
+        filters = []
+        for k in range(folds):
+            log(f"  out-of-fold model {k + 1}/{folds}: training without the sites of fold {k}")
+            real = load_real_pages(directory, limit, leave_out=(k, folds))
+            model = fit(documents, real)
+            with tempfile.TemporaryDirectory() as tmp:
+                fold_card = {"name": "contamfilter", "version": f"fold-{k}-of-{folds}",
+                             "labels": card.get("labels"), "policy": card.get("policy"),
+                             "training_data": {"left_out_fold": k, "folds": folds,
+                                               "corpora": real.corpora}}
+                save_model(model, fold_card, Path(tmp))
+                filters.append(Filter(tmp))
+        _FOLD_FILTERS[key] = filters
+    return _FOLD_FILTERS[key]
+
+
+def cross_fitted(name: str, pages: list[dict], folds: int = 5, corpora: Path | None = None,
+                 model_dir: Path | None = None, seeds: Path | None = None,
+                 ) -> Iterator[tuple[object, list[str]]]:
+    """(filter, ids of the pages it scores): each page goes to the one filter whose
+    training left out its site. ``pages`` are corpus records (id, url, meta, ...)."""
+    directory = corpora if corpora is not None else DEFAULT_CORPORA
+    filters = fold_filters(directory, folds, model_dir, seeds)
+    by_fold: dict[int, list[str]] = {k: [] for k in range(folds)}
+    for page in pages:
+        by_fold[site_fold(name, _site(page), folds)].append(str(page["id"]))
+    for k, ids in by_fold.items():
+        if ids:
+            yield filters[k], ids

@@ -445,17 +445,17 @@ def cross_fitter(name: str) -> Callable[..., Iterable[tuple[Any, Iterable[str]]]
     return cross_fitted
 
 
-def out_of_fold_filters(name: str, pages: list[dict[str, Any]], wanted: Iterable[str]
-                        ) -> dict[str, Any]:
+def out_of_fold_filters(name: str, pages: list[dict[str, Any]], wanted: Iterable[str],
+                        corpora: Path) -> dict[str, Any]:
     """{page id: the filter whose training data left that page out}.
 
-    ``training.corpus.cross_fitted(name, pages, folds)`` yields ``(filter, test_page_ids)``
-    with folds grouped by site. It gets every page of the corpus, even under ``--limit``,
-    so that a page's figure does not depend on ``--limit``.
+    ``training.corpus.cross_fitted(name, pages, folds, corpora=DIR)`` yields
+    ``(filter, test_page_ids)`` with folds grouped by site. It gets every page of the
+    corpus, even under ``--limit``, so that a page's figure does not depend on ``--limit``.
     """
     cross_fitted = cross_fitter(name)
     assigned: dict[str, Any] = {}
-    for filt, test_ids in cross_fitted(name, pages, folds=OOF_FOLDS):
+    for filt, test_ids in cross_fitted(name, pages, folds=OOF_FOLDS, corpora=corpora):
         for page_id in test_ids:
             if page_id in assigned:
                 raise EvalError(f"cross_fitted({name!r}) put page {page_id} in two test folds")
@@ -546,7 +546,8 @@ def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
         if oof:
             log(f"{name}: listed in the model card's training data as {matched!r}: "
                 f"contamfilter out-of-fold ({OOF_FOLDS} folds)")
-            current.update(out_of_fold_filters(matched, all_pages, [p["id"] for p in pages]))
+            current.update(out_of_fold_filters(matched, all_pages, [p["id"] for p in pages],
+                                               corpora))
             oof_versions = sorted({str(getattr(f, "version", "?")) for f in current.values()})
         else:
             oof_versions = []
