@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from itertools import pairwise, repeat
 from operator import itemgetter
@@ -20,7 +21,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.preprocessing import normalize
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .document import Document, Paragraph
@@ -121,7 +121,12 @@ _FIRST = itemgetter(0)
 
 
 def shape_vector(text: str) -> list[float]:
-    """SHAPE_NAMES of one paragraph.
+    """SHAPE_NAMES of one paragraph."""
+    return _shape_and_words(text)[:-1]
+
+
+def _shape_and_words(text: str) -> list[float]:
+    """shape_vector(text) and, last, its number of words (topical_fit needs it too).
 
     Each pattern runs only when a substring it cannot match without is present (a speaker
     tag needs a colon, a markdown heading a leading '#', ...): the same values, cheaper.
@@ -181,6 +186,7 @@ def shape_vector(text: str) -> list[float]:
         1.0 if _QUOTE.search(text) else 0.0,
         1.0 if letters > 3 and upper / letters > 0.8 else 0.0,
         1.0 if first.isdigit() else 0.0,
+        float(nw),
     ]
 
 
@@ -192,14 +198,26 @@ _NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
 
 class _DocStats:
-    """Shape vectors of one document's paragraphs, computed once per call."""
+    """Shape vectors (and word counts) of one document's paragraphs, computed once per call.
+
+    A text repeated in the document (a quarter of the paragraphs of real pages) is
+    measured once.
+    """
 
     def __init__(self, doc: Document) -> None:
-        self.shape = np.array([shape_vector(p.text) for p in doc.paragraphs], dtype=float)
-        if not len(self.shape):
-            self.shape = np.zeros((0, len(SHAPE_NAMES)))
-        self.speaker = self.shape[:, 19] if len(self.shape) else np.zeros(0)
-        self.question = self.shape[:, 14] if len(self.shape) else np.zeros(0)
+        memo: dict[str, list[float]] = {}
+        vectors = []
+        for p in doc.paragraphs:
+            vector = memo.get(p.text)
+            if vector is None:
+                vector = memo[p.text] = _shape_and_words(p.text)
+            vectors.append(vector)
+        both = (np.array(vectors, dtype=float) if vectors
+                else np.zeros((0, len(SHAPE_NAMES) + 1)))
+        self.shape = both[:, :-1]
+        self.words = both[:, -1]
+        self.speaker = self.shape[:, 19]
+        self.question = self.shape[:, 14]
         folded = [" ".join(p.text.split()).casefold() for p in doc.paragraphs]
         first: dict[str, int] = {}
         last: dict[str, int] = {}
@@ -240,25 +258,40 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
         return np.array(names, dtype=object)
 
     def transform(self, rows):
-        n_features = len(SHAPE_NAMES) + 15 + 2 * (1 + len(_NEIGHBOUR_COLS))
-        out = np.zeros((len(rows), n_features))
-        for doc, positions in _group(rows):
-            if len(doc):
-                index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
-                                    count=len(positions))
-                out[positions] = _document_shape(doc)[index]
-        return sp.csr_matrix(out)
+        return sp.csr_matrix(_shape_rows(rows)[0])
 
 
-def _document_shape(doc: Document) -> np.ndarray:
-    """ShapeFeatures' columns for every paragraph of ``doc``, as whole-document arrays.
+_N_SHAPE_FEATURES = len(SHAPE_NAMES) + 15 + 2 * (1 + len(_NEIGHBOUR_COLS))
 
-    The same values as one row at a time: windows of 0/1 columns are summed exactly from
-    cumulative sums, and logarithms are math.log1p's, as before.
+
+def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(ShapeFeatures' dense columns, number of words) for each row."""
+    out = np.zeros((len(rows), _N_SHAPE_FEATURES))
+    words = np.zeros(len(rows))
+    for doc, positions in _group(rows):
+        if len(doc):
+            index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
+                                count=len(positions))
+            shape, doc_words = _document_shape(doc)
+            if len(positions) == len(doc) and (index == np.arange(len(doc))).all():
+                index = slice(None)  # the whole document in order: no copy by index
+            out[positions] = shape[index]
+            words[positions] = doc_words[index]
+    return out, words
+
+
+def _document_shape(doc: Document) -> tuple[np.ndarray, np.ndarray]:
+    """ShapeFeatures' columns for every paragraph of ``doc``, and their numbers of words.
+
+    Whole-document arrays, the same values as one row at a time: windows of 0/1 columns
+    are summed exactly from cumulative sums, logarithms are math.log1p's, as before.
     """
     stats = _DocStats(doc)
     shape = stats.shape
     n = len(shape)
+    n_shape = len(SHAPE_NAMES)
+    out = np.zeros((n, _N_SHAPE_FEATURES))
+    out[:, :n_shape] = shape
     i = np.arange(n)
     log1p = np.array([math.log1p(k) for k in range(n + 1)])
     lo, hi = np.maximum(i - 3, 0), np.minimum(i + 4, n)
@@ -267,40 +300,39 @@ def _document_shape(doc: Document) -> np.ndarray:
         cum = np.concatenate(([0.0], np.cumsum(col)))
         return (cum[hi] - cum[lo]) - col
 
-    speakers, questions = stats.speaker, stats.question
+    speakers = stats.speaker
     short = shape[:, 1] <= _SHORT_LINE
     long_ = shape[:, 4] == 1.0
     next_long = np.zeros(n, dtype=bool)
     next_long[:-1] = long_[1:]
     prev_long = np.zeros(n, dtype=bool)
     prev_long[1:] = long_[:-1]
-    width = 1 + len(_NEIGHBOUR_COLS)
-    previous = np.zeros((n, width))
-    following = np.zeros((n, width))
+    position = out[:, n_shape:n_shape + 15]
     if n > 1:
+        position[:, 0] = i / (n - 1)
+    position[:1, 1] = 1.0
+    position[n - 1:, 2] = 1.0
+    position[:3, 3] = 1.0
+    position[max(n - 3, 0):, 4] = 1.0
+    position[:, 5] = log1p[:n] / 4
+    position[:, 6] = log1p[:n][::-1] / 4
+    position[:, 7] = math.log1p(n) / 4
+    position[:, 8] = nearby(speakers) / 6
+    position[:, 9] = math.log1p(speakers.sum()) / 3
+    position[:, 10] = nearby(stats.question) / 6
+    position[:, 11] = stats.repeats_earlier
+    position[:, 12] = stats.repeated_later
+    position[:, 13] = short & next_long
+    position[:, 14] = short & next_long & prev_long
+    if n > 1:
+        width = 1 + len(_NEIGHBOUR_COLS)
+        start = n_shape + 15
         carried = shape[:, _NEIGHBOUR_COLS]
-        previous[1:, 0] = 1.0
-        previous[1:, 1:] = carried[:-1]
-        following[:-1, 0] = 1.0
-        following[:-1, 1:] = carried[1:]
-    position = np.column_stack([
-        i / (n - 1) if n > 1 else np.zeros(n),
-        i == 0,
-        i == n - 1,
-        i < 3,
-        n - 1 - i < 3,
-        log1p[:n] / 4,
-        log1p[:n][::-1] / 4,
-        np.full(n, math.log1p(n) / 4),
-        nearby(speakers) / 6,
-        np.full(n, math.log1p(speakers.sum()) / 3),
-        nearby(questions) / 6,
-        stats.repeats_earlier,
-        stats.repeated_later,
-        short & next_long,
-        short & next_long & prev_long,
-    ]).astype(float)
-    return np.hstack([shape, position, previous, following])
+        out[1:, start] = 1.0
+        out[1:, start + 1:start + width] = carried[:-1]
+        out[:-1, start + width] = 1.0
+        out[:-1, start + width + 1:] = carried[1:]
+    return out, stats.words
 
 
 # --- block facts (HTML) -----------------------------------------------------------
@@ -333,20 +365,24 @@ TOPIC_NAMES = (
 
 
 def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
-                long_words: int = 40) -> np.ndarray:
+                long_words: int = 40, word_counts: np.ndarray | None = None) -> np.ndarray:
     """How much each paragraph reads like the rest of its document.
 
     An unrelated teaser shares few content words with the story around it, whatever its
     own wording; so this compares the paragraphs' content-word vectors (L2-normalised
-    rows of ``vectors``) within each document, never with labels.
+    rows of ``vectors``) within each document, never with labels. ``word_counts``: each
+    row's number of words, when already known.
     """
     out = np.zeros((len(rows), len(TOPIC_NAMES)))
-    for _doc, positions in _group(rows):
+    groups = _group(rows)
+    for _doc, positions in groups:
         n = len(positions)
-        v = vectors[positions]
+        # One document in order (the usual call) needs no copy by row.
+        v = vectors if len(groups) == 1 and positions[-1] == n - 1 else vectors[positions]
         gram = (v @ v.T).toarray()
         norms_sq = gram.diagonal().copy()
-        words = np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions])
+        words = (word_counts[positions] if word_counts is not None else
+                 np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions]))
         rest = _cos_to_sum(gram, np.ones(n))
         others = gram.copy()
         np.fill_diagonal(others, 0.0)
@@ -425,12 +461,14 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, rows):
         words = _tfidf(self.words_, row_texts(rows))
-        topic = normalize(words[:, self.topic_columns_])
+        topic = words[:, self.topic_columns_]  # a new matrix: normalised in place
+        inplace_csr_row_normalize_l2(topic)
+        shape, word_counts = _shape_rows(rows)
         return sp.hstack([
             words,
-            self.shape_.transform(rows),
+            sp.csr_matrix(shape),
             _block_matrix(self.blocks_, rows),
-            sp.csr_matrix(topical_fit(rows, topic, self.long_words)),
+            sp.csr_matrix(topical_fit(rows, topic, self.long_words, word_counts)),
         ]).tocsr()
 
 
@@ -494,6 +532,24 @@ _ROW_END = "\x00"
 _TEXT_TAGS = ("text", "heading", "item")
 
 
+_BLOCK_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _block_lookups(vectorizer: DictVectorizer) -> tuple[dict, dict[str, int], dict[str, int],
+                                                        dict[str, int]]:
+    """(vocabulary, tag -> column, class token -> column, ancestor token -> column)."""
+    vocab = vectorizer.vocabulary_
+    cached = _BLOCK_LOOKUPS.get(vectorizer)
+    if cached is None or cached[0] is not vocab:
+        def named(prefix: str) -> dict[str, int]:
+            return {name[len(prefix):]: col for name, col in vocab.items()
+                    if name.startswith(prefix)}
+
+        cached = (vocab, named("tag="), named("class="), named("inside="))
+        _BLOCK_LOOKUPS[vectorizer] = cached
+    return cached
+
+
 def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
     """``vectorizer.transform(block_dicts(rows))``, value for value.
 
@@ -501,10 +557,11 @@ def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_mat
     a paragraph are looked up once per distinct pair of token tuples (siblings share
     their ancestors' classes).
     """
-    vocab = vectorizer.vocabulary_
-    get = vocab.get
-    facts = [get("html link density"), get("html emphasised text"), get("html depth")]
-    tag_cols: dict[str, int | None] = {}
+    vocab, tag_cols, class_cols, inside_cols = _block_lookups(vectorizer)
+    facts = [vocab.get("html link density"), vocab.get("html emphasised text"),
+             vocab.get("html depth")]
+    all_facts = None not in facts
+    class_col, inside_col = class_cols.get, inside_cols.get
     token_cols: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
     indices: list[int] = []
     values: list[float] = []
@@ -512,23 +569,25 @@ def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_mat
     for row in rows:
         p = row.paragraph
         tag = p.tag
-        col = tag_cols.get(tag, -1)
-        if col == -1:
-            col = tag_cols[tag] = get(f"tag={tag}")
+        col = tag_cols.get(tag)
         if col is not None:
             indices.append(col)
             values.append(1.0)
         if tag not in _TEXT_TAGS:
-            for col, value in zip(facts, (p.link_density, p.emphasis, min(p.depth, 30) / 30),
-                                  strict=True):
-                if col is not None:
-                    indices.append(col)
-                    values.append(float(value))
+            facts_values = (p.link_density, p.emphasis, min(p.depth, 30) / 30)
+            if all_facts:
+                indices += facts
+                values += map(float, facts_values)
+            else:
+                for col, value in zip(facts, facts_values, strict=True):
+                    if col is not None:
+                        indices.append(col)
+                        values.append(float(value))
             key = (p.classes, p.ancestor_classes[-24:])
             cols = token_cols.get(key)
             if cols is None:
-                found = {get(f"class={tok}") for tok in key[0]}
-                found.update(get(f"inside={tok}") for tok in set(key[1]))
+                found = set(map(class_col, key[0]))
+                found.update(map(inside_col, key[1]))
                 found.discard(None)
                 cols = token_cols[key] = sorted(found)
             indices += cols
