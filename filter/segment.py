@@ -135,13 +135,13 @@ _TOKENS: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
 def _tokens_of(key: tuple[str, str, str]) -> tuple[str, ...]:
-    class_, id_, role = key
     tokens: list[str] = []
-    for part in (*class_.split(), id_, role):
-        for tok in _CLASS_SPLIT.split(part):
-            tok = tok.lower()
-            if len(tok) >= 2 and not tok.isdigit() and tok not in tokens:
-                tokens.append(tok)
+    # One split of the three values joined by a space gives the pieces of each value (of
+    # each whitespace-separated class) in turn: a space is a separator too.
+    for tok in _CLASS_SPLIT.split(" ".join(key)):
+        tok = tok.lower()
+        if len(tok) >= 2 and not tok.isdigit() and tok not in tokens:
+            tokens.append(tok)
     if len(_TOKENS) >= _CACHE_LIMIT:
         _TOKENS.clear()
     out = _TOKENS[key] = tuple(tokens[:_MAX_CLASS_TOKENS])
