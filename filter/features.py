@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Iterable, Sequence
+from itertools import pairwise, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -18,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .document import Document, Paragraph
 from .segment import HEADING, LIST_ITEM
@@ -70,11 +73,16 @@ _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|_img|\[/?caption|\bundefined\b|\bnull\b|\
 
 
 def _has_url(low: str) -> bool:
-    return any(h in low for h in _URL_HINTS) and bool(_URL.search(low))
+    # Every match of _URL is one of the hints, so no substring test is needed first.
+    return bool(_URL.search(low))
 
 
 def _has_template(low: str) -> bool:
-    return any(h in low for h in _TEMPLATE_HINTS) and bool(_TEMPLATE.search(low))
+    # Every match of _TEMPLATE holds one of _TEMPLATE_HINTS, and so one of these.
+    return ("{" in low or "}" in low or "_img" in low or "caption" in low or "undefined" in low
+            or "null" in low) and bool(_TEMPLATE.search(low))
+
+
 _QUOTE = re.compile(r"[\"“”«»]")
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?:\s|$)")
 _STOP = ENGLISH_STOP_WORDS
@@ -107,55 +115,78 @@ class _CharClasses(dict):
 
 
 _CLASSES = _CharClasses()
+# The same classes for ASCII text, as a bytes.translate table: many times faster.
+_ASCII_CLASSES = bytes(ord(_CLASSES[code]) for code in range(128)) + bytes(128)
+_FIRST = itemgetter(0)
 
 
 def shape_vector(text: str) -> list[float]:
+    """SHAPE_NAMES of one paragraph."""
+    return _shape_and_words(text)[:-1]
+
+
+def _shape_and_words(text: str) -> list[float]:
+    """shape_vector(text) and, last, its number of words (topical_fit needs it too).
+
+    Each pattern runs only when a substring it cannot match without is present (a speaker
+    tag needs a colon, a markdown heading a leading '#', ...): the same values, cheaper.
+    """
     n = len(text) or 1
     words = _WORD.findall(text)
     nw = len(words)
-    classes = text.translate(_CLASSES)
-    upper = classes.count("U")
-    letters = (upper + classes.count("A")) or 1
-    digits = classes.count("D")
-    punct = classes.count("P")
+    if text.isascii():
+        classes = text.encode("ascii").translate(_ASCII_CLASSES)
+        upper, alpha = classes.count(b"U"), classes.count(b"A")
+        digits, punct = classes.count(b"D"), classes.count(b"P")
+    else:
+        classes = text.translate(_CLASSES)
+        upper, alpha = classes.count("U"), classes.count("A")
+        digits, punct = classes.count("D"), classes.count("P")
+    letters = (upper + alpha) or 1
     low = text.lower()
-    caps = sum(map(str.isupper, (w[0] for w in words)))
-    stops = sum(map(_STOP.__contains__, map(str.lower, words)))
-    mean_len = (sum(map(len, words)) / nw) if nw else 0.0
+    if nw:
+        caps = sum(map(str.isupper, map(_FIRST, words))) / nw
+        stops = sum(map(_STOP.__contains__, map(str.lower, words))) / nw
+        mean_len = sum(map(len, words)) / nw
+    else:
+        caps = stops = mean_len = 0.0
     sentences = len(_SENTENCE_END.findall(text))
     stripped = text.rstrip()
-    last = stripped[-1:] if stripped else ""
-    ellipsis = bool(_ELLIPSIS.search(stripped[-8:]))
+    last = stripped[-1:]
+    # The ellipsis pattern ends the text, which has no trailing space: in '.', '…' or ']'.
+    ellipsis = last in ".…]" and bool(_ELLIPSIS.search(stripped[-8:]))
+    first = text[:1]
     return [
         math.log1p(len(text)) / 8,
         math.log1p(nw) / 6,
-        float(nw <= 1),
-        float(nw <= 3),
-        float(nw >= 40),
+        1.0 if nw <= 1 else 0.0,
+        1.0 if nw <= 3 else 0.0,
+        1.0 if nw >= 40 else 0.0,
         upper / letters,
         digits / n,
         punct / n,
-        caps / nw if nw else 0.0,
-        stops / nw if nw else 0.0,
+        caps,
+        stops,
         min(mean_len, 15) / 15,
         math.log1p(sentences) / 3,
-        float(last == "." and not ellipsis),
-        float(ellipsis),
-        float(last == "?"),
-        float(last == "!"),
-        float(last == ":"),
-        float(bool(last) and last not in ".!?:…\"'”’)"),
-        float(ellipsis and nw <= 30),
-        float(bool(_SPEAKER.match(text))),
-        float(bool(_BOLD_SPEAKER.match(text))),
-        float(bool(HEADING.match(text))),
-        float(bool(LIST_ITEM.match(text))),
-        float(_has_url(low)),
-        float(digits > 0 and bool(_DATE.search(low))),
-        float(_has_template(low)),
-        float(bool(_QUOTE.search(text))),
-        float(letters > 3 and upper / letters > 0.8),
-        float(text[:1].isdigit()),
+        1.0 if last == "." and not ellipsis else 0.0,
+        1.0 if ellipsis else 0.0,
+        1.0 if last == "?" else 0.0,
+        1.0 if last == "!" else 0.0,
+        1.0 if last == ":" else 0.0,
+        1.0 if last and last not in ".!?:…\"'”’)" else 0.0,
+        1.0 if ellipsis and nw <= 30 else 0.0,
+        1.0 if ":" in text and _SPEAKER.match(text) else 0.0,
+        1.0 if first in "*_" and _BOLD_SPEAKER.match(text) else 0.0,
+        1.0 if first == "#" and HEADING.match(text) else 0.0,
+        1.0 if (first in "-*+•" or first.isdigit()) and LIST_ITEM.match(text) else 0.0,
+        1.0 if _has_url(low) else 0.0,
+        1.0 if digits > 0 and _DATE.search(low) else 0.0,
+        1.0 if _has_template(low) else 0.0,
+        1.0 if _QUOTE.search(text) else 0.0,
+        1.0 if letters > 3 and upper / letters > 0.8 else 0.0,
+        1.0 if first.isdigit() else 0.0,
+        float(nw),
     ]
 
 
@@ -167,14 +198,26 @@ _NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
 
 class _DocStats:
-    """Shape vectors of one document's paragraphs, computed once per call."""
+    """Shape vectors (and word counts) of one document's paragraphs, computed once per call.
+
+    A text repeated in the document (a quarter of the paragraphs of real pages) is
+    measured once.
+    """
 
     def __init__(self, doc: Document) -> None:
-        self.shape = np.array([shape_vector(p.text) for p in doc.paragraphs], dtype=float)
-        if not len(self.shape):
-            self.shape = np.zeros((0, len(SHAPE_NAMES)))
-        self.speaker = self.shape[:, 19] if len(self.shape) else np.zeros(0)
-        self.question = self.shape[:, 14] if len(self.shape) else np.zeros(0)
+        memo: dict[str, list[float]] = {}
+        vectors = []
+        for p in doc.paragraphs:
+            vector = memo.get(p.text)
+            if vector is None:
+                vector = memo[p.text] = _shape_and_words(p.text)
+            vectors.append(vector)
+        both = (np.array(vectors, dtype=float) if vectors
+                else np.zeros((0, len(SHAPE_NAMES) + 1)))
+        self.shape = both[:, :-1]
+        self.words = both[:, -1]
+        self.speaker = self.shape[:, 19]
+        self.question = self.shape[:, 14]
         folded = [" ".join(p.text.split()).casefold() for p in doc.paragraphs]
         first: dict[str, int] = {}
         last: dict[str, int] = {}
@@ -215,46 +258,81 @@ class ShapeFeatures(TransformerMixin, BaseEstimator):
         return np.array(names, dtype=object)
 
     def transform(self, rows):
-        out = np.zeros((len(rows), len(self.get_feature_names_out())))
-        for doc, positions in _group(rows):
-            stats = _DocStats(doc)
-            n = len(doc)
-            speakers = stats.speaker
-            total_speakers = speakers.sum()
-            for pos in positions:
-                i = rows[pos].index
-                own = stats.shape[i]
-                lo, hi = max(0, i - 3), min(n, i + 4)
-                near = speakers[lo:hi].sum() - speakers[i]
-                short = own[1] <= _SHORT_LINE
-                prev_long = i > 0 and stats.shape[i - 1][4] == 1.0
-                next_long = i + 1 < n and stats.shape[i + 1][4] == 1.0
-                position = [
-                    i / (n - 1) if n > 1 else 0.0,
-                    float(i == 0),
-                    float(i == n - 1),
-                    float(i < 3),
-                    float(n - 1 - i < 3),
-                    math.log1p(i) / 4,
-                    math.log1p(n - 1 - i) / 4,
-                    math.log1p(n) / 4,
-                    near / 6,
-                    math.log1p(total_speakers) / 3,
-                    (stats.question[lo:hi].sum() - stats.question[i]) / 6,
-                    float(stats.repeats_earlier[i]),
-                    float(stats.repeated_later[i]),
-                    float(short and next_long),
-                    float(short and next_long and prev_long),
-                ]
-                neighbours: list[float] = []
-                for j in (i - 1, i + 1):
-                    if 0 <= j < n:
-                        neighbours.append(1.0)
-                        neighbours += [stats.shape[j][c] for c in _NEIGHBOUR_COLS]
-                    else:
-                        neighbours += [0.0] * (1 + len(_NEIGHBOUR_COLS))
-                out[pos] = np.concatenate([own, position, neighbours])
-        return sp.csr_matrix(out)
+        return sp.csr_matrix(_shape_rows(rows)[0])
+
+
+_N_SHAPE_FEATURES = len(SHAPE_NAMES) + 15 + 2 * (1 + len(_NEIGHBOUR_COLS))
+
+
+def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(ShapeFeatures' dense columns, number of words) for each row."""
+    out = np.zeros((len(rows), _N_SHAPE_FEATURES))
+    words = np.zeros(len(rows))
+    for doc, positions in _group(rows):
+        if len(doc):
+            index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
+                                count=len(positions))
+            shape, doc_words = _document_shape(doc)
+            if len(positions) == len(doc) and (index == np.arange(len(doc))).all():
+                index = slice(None)  # the whole document in order: no copy by index
+            out[positions] = shape[index]
+            words[positions] = doc_words[index]
+    return out, words
+
+
+def _document_shape(doc: Document) -> tuple[np.ndarray, np.ndarray]:
+    """ShapeFeatures' columns for every paragraph of ``doc``, and their numbers of words.
+
+    Whole-document arrays, the same values as one row at a time: windows of 0/1 columns
+    are summed exactly from cumulative sums, logarithms are math.log1p's, as before.
+    """
+    stats = _DocStats(doc)
+    shape = stats.shape
+    n = len(shape)
+    n_shape = len(SHAPE_NAMES)
+    out = np.zeros((n, _N_SHAPE_FEATURES))
+    out[:, :n_shape] = shape
+    i = np.arange(n)
+    log1p = np.array([math.log1p(k) for k in range(n + 1)])
+    lo, hi = np.maximum(i - 3, 0), np.minimum(i + 4, n)
+
+    def nearby(col: np.ndarray) -> np.ndarray:
+        cum = np.concatenate(([0.0], np.cumsum(col)))
+        return (cum[hi] - cum[lo]) - col
+
+    speakers = stats.speaker
+    short = shape[:, 1] <= _SHORT_LINE
+    long_ = shape[:, 4] == 1.0
+    next_long = np.zeros(n, dtype=bool)
+    next_long[:-1] = long_[1:]
+    prev_long = np.zeros(n, dtype=bool)
+    prev_long[1:] = long_[:-1]
+    position = out[:, n_shape:n_shape + 15]
+    if n > 1:
+        position[:, 0] = i / (n - 1)
+    position[:1, 1] = 1.0
+    position[n - 1:, 2] = 1.0
+    position[:3, 3] = 1.0
+    position[max(n - 3, 0):, 4] = 1.0
+    position[:, 5] = log1p[:n] / 4
+    position[:, 6] = log1p[:n][::-1] / 4
+    position[:, 7] = math.log1p(n) / 4
+    position[:, 8] = nearby(speakers) / 6
+    position[:, 9] = math.log1p(speakers.sum()) / 3
+    position[:, 10] = nearby(stats.question) / 6
+    position[:, 11] = stats.repeats_earlier
+    position[:, 12] = stats.repeated_later
+    position[:, 13] = short & next_long
+    position[:, 14] = short & next_long & prev_long
+    if n > 1:
+        width = 1 + len(_NEIGHBOUR_COLS)
+        start = n_shape + 15
+        carried = shape[:, _NEIGHBOUR_COLS]
+        out[1:, start] = 1.0
+        out[1:, start + 1:start + width] = carried[:-1]
+        out[:-1, start + width] = 1.0
+        out[:-1, start + width + 1:] = carried[1:]
+    return out, stats.words
 
 
 # --- block facts (HTML) -----------------------------------------------------------
@@ -287,20 +365,24 @@ TOPIC_NAMES = (
 
 
 def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
-                long_words: int = 40) -> np.ndarray:
+                long_words: int = 40, word_counts: np.ndarray | None = None) -> np.ndarray:
     """How much each paragraph reads like the rest of its document.
 
     An unrelated teaser shares few content words with the story around it, whatever its
     own wording; so this compares the paragraphs' content-word vectors (L2-normalised
-    rows of ``vectors``) within each document, never with labels.
+    rows of ``vectors``) within each document, never with labels. ``word_counts``: each
+    row's number of words, when already known.
     """
     out = np.zeros((len(rows), len(TOPIC_NAMES)))
-    for _doc, positions in _group(rows):
+    groups = _group(rows)
+    for _doc, positions in groups:
         n = len(positions)
-        v = vectors[positions]
+        # One document in order (the usual call) needs no copy by row.
+        v = vectors if len(groups) == 1 and positions[-1] == n - 1 else vectors[positions]
         gram = (v @ v.T).toarray()
         norms_sq = gram.diagonal().copy()
-        words = np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions])
+        words = (word_counts[positions] if word_counts is not None else
+                 np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions]))
         rest = _cos_to_sum(gram, np.ones(n))
         others = gram.copy()
         np.fill_diagonal(others, 0.0)
@@ -378,11 +460,143 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
         )
 
     def transform(self, rows):
-        words = self.words_.transform(row_texts(rows)).tocsr()
-        topic = normalize(words[:, self.topic_columns_])
+        words = _tfidf(self.words_, row_texts(rows))
+        topic = words[:, self.topic_columns_]  # a new matrix: normalised in place
+        inplace_csr_row_normalize_l2(topic)
+        shape, word_counts = _shape_rows(rows)
         return sp.hstack([
             words,
-            self.shape_.transform(rows),
-            self.blocks_.transform(block_dicts(rows)),
-            sp.csr_matrix(topical_fit(rows, topic, self.long_words)),
+            sp.csr_matrix(shape),
+            _block_matrix(self.blocks_, rows),
+            sp.csr_matrix(topical_fit(rows, topic, self.long_words, word_counts)),
         ]).tocsr()
+
+
+# --- the same matrices as the fitted vectorizers', built without their overheads ----------
+
+
+def _fast_tfidf_ok(vectorizer: TfidfVectorizer) -> bool:
+    """The fitted vectorizer's settings are the ones _tfidf reproduces."""
+    return (
+        vectorizer.analyzer == "word" and vectorizer.input == "content"
+        and vectorizer.preprocessor is None and vectorizer.tokenizer is None
+        and vectorizer.lowercase and not vectorizer.strip_accents
+        and vectorizer.stop_words is None and tuple(vectorizer.ngram_range) == (1, 2)
+        and not vectorizer.binary and vectorizer.dtype is np.float64
+        and vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"
+    )
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)``, value for value, for the settings this module fits.
+
+    The same tokens, uni- and bigrams, counts and arithmetic in the same order, but the
+    n-grams of all rows are looked up and counted at once: per-row work was most of the
+    cost. Rows are chained with a separator that no n-gram of the vocabulary contains.
+    """
+    if not _fast_tfidf_ok(vectorizer):
+        return vectorizer.transform(texts).tocsr()
+    vocab = vectorizer.vocabulary_
+    n_columns = len(vocab)
+    tokenize = re.compile(vectorizer.token_pattern).findall
+    tokens: list[str] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        found = tokenize(text.lower())
+        tokens += found
+        tokens.append(_ROW_END)
+        lengths[i] = len(found) + 1
+    grams = tokens + list(map(" ".join, pairwise(tokens)))
+    columns = np.fromiter(map(vocab.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    row_of = np.concatenate([row_of, row_of[:-1]])
+    known = columns >= 0
+    cells, counts = np.unique(row_of[known] * n_columns + columns[known], return_counts=True)
+    rows = cells // n_columns
+    indptr = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+    data = counts.astype(np.float64)
+    indices = (cells - rows * n_columns).astype(np.int32)
+    np.log(data, data)
+    data += 1.0
+    data *= vectorizer.idf_[indices]
+    X = sp.csr_matrix((data, indices, indptr), shape=(len(texts), n_columns))
+    inplace_csr_row_normalize_l2(X)
+    return X
+
+
+# Joins the rows' tokens: no token of the pattern, so no n-gram with it is in a vocabulary.
+_ROW_END = "\x00"
+
+
+_TEXT_TAGS = ("text", "heading", "item")
+
+
+_BLOCK_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _block_lookups(vectorizer: DictVectorizer) -> tuple[dict, dict[str, int], dict[str, int],
+                                                        dict[str, int]]:
+    """(vocabulary, tag -> column, class token -> column, ancestor token -> column)."""
+    vocab = vectorizer.vocabulary_
+    cached = _BLOCK_LOOKUPS.get(vectorizer)
+    if cached is None or cached[0] is not vocab:
+        def named(prefix: str) -> dict[str, int]:
+            return {name[len(prefix):]: col for name, col in vocab.items()
+                    if name.startswith(prefix)}
+
+        cached = (vocab, named("tag="), named("class="), named("inside="))
+        _BLOCK_LOOKUPS[vectorizer] = cached
+    return cached
+
+
+def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
+    """``vectorizer.transform(block_dicts(rows))``, value for value.
+
+    Columns straight from the fitted vocabulary; the class and ancestor-class columns of
+    a paragraph are looked up once per distinct pair of token tuples (siblings share
+    their ancestors' classes).
+    """
+    vocab, tag_cols, class_cols, inside_cols = _block_lookups(vectorizer)
+    facts = [vocab.get("html link density"), vocab.get("html emphasised text"),
+             vocab.get("html depth")]
+    all_facts = None not in facts
+    class_col, inside_col = class_cols.get, inside_cols.get
+    token_cols: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    indices: list[int] = []
+    values: list[float] = []
+    indptr = [0]
+    for row in rows:
+        p = row.paragraph
+        tag = p.tag
+        col = tag_cols.get(tag)
+        if col is not None:
+            indices.append(col)
+            values.append(1.0)
+        if tag not in _TEXT_TAGS:
+            facts_values = (p.link_density, p.emphasis, min(p.depth, 30) / 30)
+            if all_facts:
+                indices += facts
+                values += map(float, facts_values)
+            else:
+                for col, value in zip(facts, facts_values, strict=True):
+                    if col is not None:
+                        indices.append(col)
+                        values.append(float(value))
+            key = (p.classes, p.ancestor_classes[-24:])
+            cols = token_cols.get(key)
+            if cols is None:
+                found = set(map(class_col, key[0]))
+                found.update(map(inside_col, key[1]))
+                found.discard(None)
+                cols = token_cols[key] = sorted(found)
+            indices += cols
+            values += [1.0] * len(cols)
+        indptr.append(len(indices))
+    X = sp.csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32),
+         np.array(indptr, dtype=np.int32)),
+        shape=(len(rows), len(vocab)),
+    )
+    X.sort_indices()
+    return X

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
 
 from .document import Document, Format, Paragraph, Separator
 
@@ -116,9 +114,14 @@ BLOCK_TAGS = frozenset(
 _CLASS_SPLIT = re.compile(r"[^a-zA-Z0-9]+|(?<=[a-z])(?=[A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _MAX_CLASS_TOKENS = 12
+# An element without any of these attributes is never hidden / has no class tokens.
+_HIDING_ATTRS = frozenset(("hidden", "aria-hidden", "type", "style"))
+_CLASS_ATTRS = frozenset(("class", "id", "role"))
+# Caches bounded so that a long-running service over arbitrary pages cannot grow them.
+_CACHE_LIMIT = 50_000
 
 
-def _hidden(el: HtmlElement) -> bool:
+def _hidden(el: etree._Element) -> bool:
     attrs = el.attrib
     if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
         return True
@@ -128,34 +131,68 @@ def _hidden(el: HtmlElement) -> bool:
     return bool(style) and bool(_HIDDEN_STYLE.search(style))
 
 
-def _class_tokens(el: HtmlElement) -> tuple[str, ...]:
-    attrs = el.attrib
-    if "class" not in attrs and "id" not in attrs and "role" not in attrs:
-        return ()
-    parts = [*(el.get("class") or "").split(), el.get("id") or "", el.get("role") or ""]
+_TOKENS: dict[tuple[str, str, str], tuple[str, ...]] = {}
+
+
+def _tokens_of(key: tuple[str, str, str]) -> tuple[str, ...]:
     tokens: list[str] = []
-    for part in parts:
-        for tok in _CLASS_SPLIT.split(part):
-            tok = tok.lower()
-            if len(tok) >= 2 and not tok.isdigit() and tok not in tokens:
-                tokens.append(tok)
-    return tuple(tokens[:_MAX_CLASS_TOKENS])
+    # One split of the three values joined by a space gives the pieces of each value (of
+    # each whitespace-separated class) in turn: a space is a separator too.
+    for tok in _CLASS_SPLIT.split(" ".join(key)):
+        tok = tok.lower()
+        if len(tok) >= 2 and not tok.isdigit() and tok not in tokens:
+            tokens.append(tok)
+    if len(_TOKENS) >= _CACHE_LIMIT:
+        _TOKENS.clear()
+    out = _TOKENS[key] = tuple(tokens[:_MAX_CLASS_TOKENS])
+    return out
 
 
-@dataclass
+def _class_tokens(el: etree._Element) -> tuple[str, ...]:
+    """Lower-cased word pieces of the class, id and role attributes (camelCase split).
+
+    Class attributes repeat all over a page, so the tokens are cached by their values.
+    """
+    if _CLASS_ATTRS.isdisjoint(el.keys()):
+        return ()
+    key = (el.get("class") or "", el.get("id") or "", el.get("role") or "")
+    tokens = _TOKENS.get(key)
+    return tokens if tokens is not None else _tokens_of(key)
+
+
 class _Block:
     """The innermost block element while its text is being gathered."""
 
-    element: HtmlElement
-    depth: int
-    ancestor_classes: tuple[str, ...]
-    pieces: list[str] = field(default_factory=list)
-    sources: list[HtmlElement] = field(default_factory=list)
-    link_chars: int = 0
-    emphasis_chars: int = 0
+    __slots__ = ("ancestor_classes", "classes", "depth", "element", "emphasis_chars",
+                 "link_chars", "pieces", "sources")
+
+    def __init__(self, element: etree._Element, depth: int,
+                 ancestor_classes: tuple[str, ...], classes: tuple[str, ...]) -> None:
+        self.element = element
+        self.depth = depth
+        self.ancestor_classes = ancestor_classes
+        self.classes = classes
+        self.pieces: list[str] = []
+        self.sources: list[etree._Element] = []
+        self.link_chars = 0
+        self.emphasis_chars = 0
 
 
 _EMPHASIS = frozenset("b strong em i".split())
+
+# What the walk does with an element, by its tag as the parser gives it.
+_SKIP, _BR, _BLOCK, _LINK, _EMPH, _INLINE = range(6)
+_KINDS: dict[str, int] = {}
+
+
+def _kind(name: str) -> int:
+    low = name.lower()
+    kind = (_SKIP if low in SKIP_TAGS else _BR if low == "br" else _BLOCK if low in BLOCK_TAGS
+            else _LINK if low == "a" else _EMPH if low in _EMPHASIS else _INLINE)
+    if len(_KINDS) >= _CACHE_LIMIT:
+        _KINDS.clear()
+    _KINDS[name] = kind
+    return kind
 
 
 @dataclass(frozen=True)
@@ -163,38 +200,40 @@ class HtmlBlock:
     """A paragraph with the elements its text came from (for the seed loader's labels)."""
 
     paragraph: Paragraph
-    element: HtmlElement
-    sources: tuple[tuple[HtmlElement, int], ...]
+    element: etree._Element
+    sources: tuple[tuple[etree._Element, int], ...]
 
 
-def _parse(html: str) -> HtmlElement | None:
+def _parse(html: str) -> etree._Element | None:
     """The page's <body> (or root); None for a page with nothing to parse.
 
     lxml directly, not beautifulsoup4 over lxml: the same parser and tree, but building
     bs4's tree took half of the time of scoring a page (20 ms of 39 ms on scrapinghub).
-    Bytes, not str, so an XML declaration in the text is no error.
+    etree's HTML parser, not lxml.html's: the same tree, without the per-element class
+    lookup of lxml.html. Bytes, not str, so an XML declaration in the text is no error.
     """
     try:
-        root = lxml.html.document_fromstring(
-            html.encode("utf-8", "replace"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+        root = etree.fromstring(html.encode("utf-8", "replace"),
+                                parser=etree.HTMLParser(encoding="utf-8"))
     except (etree.ParserError, ValueError):
+        return None
+    if root is None:
         return None
     body = root.find("body")
     return body if body is not None else root
 
 
-def html_blocks(html: str) -> Iterator[HtmlBlock]:
-    """Walk the page once, yielding each block's paragraph with its source elements."""
+def _walk(html: str) -> list[tuple[Paragraph, etree._Element, list[etree._Element]]]:
+    """Walk the page once: [(paragraph, block element, its text's source elements)]."""
     root = _parse(html)
     if root is None:
-        return
-    index = 0
-    stack = [_Block(element=root, depth=0, ancestor_classes=())]
+        return []
+    out: list[tuple[Paragraph, etree._Element, list[etree._Element]]] = []
+    kinds = _KINDS
+    spaces = _SPACES.sub
 
-    def add(text: str | None, source: HtmlElement, in_link: bool, in_emphasis: bool) -> None:
-        if not text:
-            return
-        block = stack[-1]
+    def add(block: _Block, text: str, source: etree._Element, in_link: bool,
+            in_emphasis: bool) -> None:
         if not text.strip():
             if block.pieces:
                 block.pieces.append(" ")
@@ -202,78 +241,93 @@ def html_blocks(html: str) -> Iterator[HtmlBlock]:
         text = text.replace("\n", " ")
         block.pieces.append(text)
         block.sources.append(source)
-        chars = len(text.replace(" ", ""))
-        block.link_chars += chars if in_link else 0
-        block.emphasis_chars += chars if in_emphasis else 0
+        if in_link or in_emphasis:
+            chars = len(text.replace(" ", ""))
+            if in_link:
+                block.link_chars += chars
+            if in_emphasis:
+                block.emphasis_chars += chars
 
-    def flush(block: _Block) -> HtmlBlock | None:
-        nonlocal index
-        if not block.sources:  # most blocks hold only other blocks
-            block.pieces.clear()
-            return None
-        text = "\n".join(
-            line for line in (_clean_line(x) for x in "".join(block.pieces).split("\n")) if line
-        )
-        sources = block.sources[:]
+    def flush(block: _Block) -> None:
+        sources = block.sources
+        if not sources:  # most blocks hold only other blocks
+            if block.pieces:
+                block.pieces = []
+            return
+        lines = [x.strip() for x in spaces(" ", "".join(block.pieces)).split("\n")]
+        text = "\n".join([x for x in lines if x])
         link_chars, emphasis_chars = block.link_chars, block.emphasis_chars
-        block.pieces.clear()
-        block.sources.clear()
+        block.pieces = []
+        block.sources = []
         block.link_chars = block.emphasis_chars = 0
         if not text:
-            return None
+            return
         plain = len(text.replace("\n", "").replace(" ", "")) or 1
         para = Paragraph(
             text=text,
-            index=index,
+            index=len(out),
             tag=str(block.element.tag),
             link_density=min(1.0, link_chars / plain),
             emphasis=min(1.0, emphasis_chars / plain),
             depth=block.depth,
-            classes=_class_tokens(block.element),
+            classes=block.classes,
             ancestor_classes=block.ancestor_classes,
         )
-        index += 1
-        counts: dict[int, tuple[HtmlElement, int]] = {}
-        for src in sources:
-            el, n = counts.get(id(src), (src, 0))
-            counts[id(src)] = (el, n + 1)
-        return HtmlBlock(paragraph=para, element=block.element, sources=tuple(counts.values()))
+        out.append((para, block.element, sources))
 
-    def walk(el: HtmlElement, depth: int, in_link: bool, in_emphasis: bool,
-             anc: tuple[str, ...]) -> Iterator[HtmlBlock]:
-        add(el.text, el, in_link, in_emphasis)
+    def walk(el: etree._Element, block: _Block, depth: int, in_link: bool, in_emphasis: bool,
+             anc: tuple[str, ...]) -> None:
+        text = el.text
+        if text:
+            add(block, text, el, in_link, in_emphasis)
         for child in el:
             name = child.tag
             if not isinstance(name, str):  # a comment or processing instruction
-                add(child.tail, el, in_link, in_emphasis)
+                tail = child.tail
+                if tail:
+                    add(block, tail, el, in_link, in_emphasis)
                 continue
-            name = name.lower()
-            if name in SKIP_TAGS or _hidden(child):
-                pass
-            elif name == "br":
-                stack[-1].pieces.append("\n")
-            elif name in BLOCK_TAGS:
-                done = flush(stack[-1])
-                if done:
-                    yield done
-                stack.append(_Block(element=child, depth=depth + 1, ancestor_classes=anc))
-                yield from walk(child, depth + 1, in_link, in_emphasis,
-                                anc + _class_tokens(child))
-                done = flush(stack.pop())
-                if done:
-                    yield done
-            else:
-                link = in_link or (name == "a" and child.get("href") is not None)
-                emphasis = in_emphasis or name in _EMPHASIS
-                yield from walk(child, depth + 1, link, emphasis, anc)
-            add(child.tail, el, in_link, in_emphasis)
+            kind = kinds.get(name)
+            if kind is None:
+                kind = _kind(name)
+            if kind != _SKIP:
+                keys = child.keys()
+                if keys and not _HIDING_ATTRS.isdisjoint(keys) and _hidden(child):
+                    pass
+                elif kind == _BR:
+                    block.pieces.append("\n")
+                elif kind == _BLOCK:
+                    flush(block)
+                    classes = _class_tokens(child) if keys else ()
+                    inner = _Block(child, depth + 1, anc, classes)
+                    walk(child, inner, depth + 1, in_link, in_emphasis, anc + classes)
+                    flush(inner)
+                elif kind == _LINK:
+                    walk(child, block, depth + 1, in_link or child.get("href") is not None,
+                         in_emphasis, anc)
+                else:
+                    walk(child, block, depth + 1, in_link, in_emphasis or kind == _EMPH, anc)
+            tail = child.tail
+            if tail:
+                add(block, tail, el, in_link, in_emphasis)
 
-    yield from walk(root, 0, False, False, _class_tokens(root))
-    done = flush(stack.pop())
-    if done:
-        yield done
+    classes = _class_tokens(root)
+    top = _Block(root, 0, (), classes)
+    walk(root, top, 0, False, False, classes)
+    flush(top)
+    return out
+
+
+def html_blocks(html: str) -> Iterator[HtmlBlock]:
+    """Walk the page once, yielding each block's paragraph with its source elements."""
+    for para, element, sources in _walk(html):
+        counts: dict[int, tuple[etree._Element, int]] = {}
+        for src in sources:
+            el, n = counts.get(id(src), (src, 0))
+            counts[id(src)] = (el, n + 1)
+        yield HtmlBlock(paragraph=para, element=element, sources=tuple(counts.values()))
 
 
 def segment_html(html: str) -> Document:
-    paragraphs = tuple(block.paragraph for block in html_blocks(html))
+    paragraphs = tuple(para for para, _element, _sources in _walk(html))
     return Document(paragraphs=paragraphs, format=Format.HTML, separator=Separator.BLANK)
