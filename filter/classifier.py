@@ -9,7 +9,6 @@ those guesses are on unseen documents rather than on memorised ones.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -156,19 +155,19 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
 
     ``fit`` takes the four labels for seed paragraphs, and "body", "other" or None for the
     paragraphs of real pages (``real`` marks those rows), which are known only to be body
-    or not. With real pages, a body-versus-rest gate trained on them decides P(body); the
-    four-way model, trained on the seeds alone, splits the rest among the other labels.
-    So real pages sharpen the keep/drop decision without blurring the contamination types,
-    and a seed document is never in the gate's training data (cross-validation on the
-    seeds needs no retrained gate).
+    or not. The four-way model is trained on the seeds alone, so real pages never blur
+    the contamination types. With real pages, a body-versus-rest gate is trained on
+    every row, real and seed (a seed's label read as body or not), and P(body) combines
+    both opinions (see ``predict_proba``).
     """
 
     def __init__(self, C: float = 4.0, context_C: float = 4.0, inner_folds: int = 5,
-                 class_weight: str | None = "balanced"):
+                 class_weight: str | None = "balanced", types_weight: float = 0.7):
         self.C = C
         self.context_C = context_C
         self.inner_folds = inner_folds
         self.class_weight = class_weight
+        self.types_weight = types_weight
 
     def _stage(self, labels: Sequence[str]) -> TwoStage:
         return TwoStage(labels, self.C, self.context_C, self.inner_folds, self.class_weight)
@@ -188,23 +187,12 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         self.types_ = self._stage(LABELS).fit(type_rows, X[typed], y[typed], groups[typed])
         self.gate_ = None
         if real.any():
-            gate_rows = [r for r, g in zip(rows, real, strict=True) if g]
-            self.gate_ = Gate().fit(gate_rows, X[real], y[real], groups[real],
+            binary = np.array([label if is_real or label is None
+                               else ("body" if label == "body" else "other")
+                               for label, is_real in zip(y, real, strict=True)], dtype=object)
+            self.gate_ = Gate().fit(rows, X, binary, groups,
                                     len(self.features_.words_.vocabulary_))
         return self
-
-    def refit_types(self, rows: Sequence[Row], y: Sequence[str],
-                    groups: Sequence[int] | None = None) -> ParagraphClassifier:
-        """A copy whose four-way stages are trained on these seed rows only.
-
-        The features and the gate, which never saw a seed label, are shared: this is how
-        cross-validation on the seeds avoids retraining the gate for every fold.
-        """
-        other = copy.copy(self)
-        groups = np.asarray(groups) if groups is not None else np.array([r.key for r in rows])
-        X = self.features_.transform(rows).tocsr()
-        other.types_ = self._stage(LABELS).fit(rows, X, np.asarray(y, dtype=object), groups)
-        return other
 
     def combined_features(self, rows: Sequence[Row]) -> sp.csr_matrix:
         """The matrix the four-way stage two reads: local features plus neighbours."""
@@ -220,12 +208,14 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
             if self.gate_ is None:
                 return typed
             gate = self.gate_.body(rows, X)
-        # Two opinions on "is this body": the seeds' four-way model and the real pages'
-        # gate. Combined as a product of experts, either can veto: the gate knows site
-        # furniture, the four-way model knows transcripts and teasers (real pages call
-        # interview turns body).
-        agree = typed[:, 0] * gate
-        body = agree / np.maximum(agree + (1 - typed[:, 0]) * (1 - gate), 1e-12)
+        # Two opinions on "is this body": the gate, which learned from real pages and
+        # seeds alike, and the seeds' four-way model, which knows transcripts and teasers
+        # (real pages call interview turns body). A weighted product of experts: either
+        # can veto, and ``types_weight`` < 1 tempers the four-way model, which has seen
+        # no real page, where the two disagree.
+        w = self.types_weight
+        agree = typed[:, 0] ** w * gate
+        body = agree / np.maximum(agree + (1 - typed[:, 0]) ** w * (1 - gate), 1e-12)
         rest = typed[:, 1:]
         total = rest.sum(axis=1, keepdims=True)
         rest = np.where(total > 0, rest / np.where(total > 0, total, 1), 1 / rest.shape[1])

@@ -23,6 +23,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from .containers import CONTAINER_NAMES, container_fit
 from .document import Document, Paragraph
 from .segment import HEADING, LIST_ITEM
 
@@ -455,7 +456,8 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
             [f"word '{w}'" for w in self.words_.get_feature_names_out()]
             + list(self.shape_.get_feature_names_out())
             + list(self.blocks_.get_feature_names_out())
-            + list(TOPIC_NAMES),
+            + list(TOPIC_NAMES)
+            + list(CONTAINER_NAMES),
             dtype=object,
         )
 
@@ -469,6 +471,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
             sp.csr_matrix(shape),
             _block_matrix(self.blocks_, rows),
             sp.csr_matrix(topical_fit(rows, topic, self.long_words, word_counts)),
+            sp.csr_matrix(container_fit(rows)),
         ]).tocsr()
 
 

@@ -62,19 +62,17 @@ def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
                    real: RealPages | None = None) -> dict:
     """Out-of-fold predictions on the seeds, split by document, and their metrics.
 
-    With real pages, the gate (trained on real pages only, never on a seed) and the
-    features are fitted once; each fold retrains the four-way stages on its seeds.
+    With real pages, each fold's model is trained on all of them plus its fold's seeds:
+    the gate learns from the seeds too, so no test seed may reach it.
     """
     rows, y, groups = flatten(docs)
     predicted = np.empty(len(y), dtype=object)
-    full = fit(docs, real, model) if real is not None else None
     for train, test in GroupKFold(n_splits=folds).split(rows, y, groups):
-        train_rows = [rows[i] for i in train]
-        if full is None:
+        if real is None:
             fitted = (clone(model) if model is not None else ParagraphClassifier())
-            fitted.fit(train_rows, y[train])
+            fitted.fit([rows[i] for i in train], y[train])
         else:
-            fitted = full.refit_types(train_rows, y[train], groups[train])
+            fitted = fit([docs[i] for i in sorted(set(groups[train]))], real, model)
         predicted[test] = fitted.predict([rows[i] for i in test])
     return metrics(y, predicted.astype(str), docs, groups)
 
