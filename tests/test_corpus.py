@@ -89,3 +89,17 @@ def test_real_corpora_align_when_present():
     page = next(read_pages(corpora / "scrapinghub.jsonl.gz"))
     _, labels = label_page(page, Format.HTML)
     assert labels.count(BODY) >= 3 and labels.count(OTHER) >= 3
+
+
+@pytest.mark.parametrize("fmt", [Format.HTML, Format.TEXT])
+def test_a_headline_the_reference_leaves_out_is_unlabeled_not_other(tmp_path, fmt):
+    path = tmp_path / "untitled.jsonl.gz"
+    gold = GOLD.split("\n\n", 1)[1]  # a reference without the headline
+    html = PAGE.replace("<html>", "<html><head><title>Harbour ferry returns after winter "
+                        "repairs | Island Gazette</title></head>")
+    write_corpus(path, [{"id": "1", "url": "https://gazette.example/a", "html": html,
+                         "gold": gold, "gold_type": "full_text", "meta": {}}])
+    document, labels = label_page(next(read_pages(path)), fmt)
+    by_text = dict(zip((p.text for p in document.paragraphs), labels, strict=True))
+    assert by_text["Harbour ferry returns after winter repairs"] is None
+    assert any(label == OTHER and "Copyright 2025" in t for t, label in by_text.items())

@@ -121,6 +121,7 @@ def label_page(page: Page, fmt: Format) -> tuple[Document, list[str | None]]:
     if page.gold_type == "snippets":
         return document, snippet_labels(document, page.meta)
     ref = Reference(page.gold)
+    titles = page_titles(page.html)
     labels: list[str | None] = []
     for p in document.paragraphs:
         share = ref.share(p.text)
@@ -128,11 +129,39 @@ def label_page(page: Page, fmt: Format) -> tuple[Document, list[str | None]]:
             labels.append(None)
         elif share >= IS_BODY:
             labels.append(BODY)
-        elif share <= NOT_BODY:
+        elif share <= NOT_BODY and not is_title(p.text, titles):
             labels.append(OTHER)
         else:
             labels.append(None)
     return document, labels
+
+
+def page_titles(html: str) -> list[str]:
+    """The page's headline as its markup gives it: <title>, og:title and <h1> texts."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
+    except (etree.ParserError, ValueError):
+        return []
+    found = [el.text_content() for el in root.iter("title", "h1")]
+    found += [el.get("content") or "" for el in root.iter("meta")
+              if el.get("property") == "og:title"]
+    return [t for t in (" ".join(tokens(x)) for x in found) if t]
+
+
+def is_title(text: str, titles: list[str]) -> bool:
+    """A paragraph that is the page's headline, or its part of "Headline | Site".
+
+    References disagree on whether the headline belongs to the article (LABELS.md says
+    it does), so a headline missing from the reference is left unlabeled, not "other".
+    """
+    words = tokens(text)
+    if not words or len(words) > 30:
+        return False
+    own = " ".join(words)
+    return any(own == t or (len(words) >= 3 and f" {own} " in f" {t} ") for t in titles)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def fit(docs: list[LabeledDocument], real: RealPages | None = None,
 
 def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
                    model: ParagraphClassifier | None = None,
-                   real: RealPages | None = None) -> dict:
+                   real: RealPages | None = None, log=None) -> dict:
     """Out-of-fold predictions on the seeds, split by document, and their metrics.
 
     With real pages, each fold's model is trained on all of them plus its fold's seeds:
@@ -67,7 +67,9 @@ def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
     """
     rows, y, groups = flatten(docs)
     predicted = np.empty(len(y), dtype=object)
-    for train, test in GroupKFold(n_splits=folds).split(rows, y, groups):
+    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(rows, y, groups)):
+        if log is not None and real is not None:  # minutes per fold with real pages
+            log(f"  cross-validation fold {k + 1}/{folds}")
         if real is None:
             fitted = (clone(model) if model is not None else ParagraphClassifier())
             fitted.fit([rows[i] for i in train], y[train])
@@ -138,7 +140,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
                                        f"({c['labeled_paragraphs']} paragraphs aligned)"
                                        for c in real.corpora))
     model = ParagraphClassifier()
-    cv = cross_validate(docs, folds, model, real)
+    cv = cross_validate(docs, folds, model, real, log)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
     model = fit(docs, real, model)
