@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             p = para["scores"][para["label"]]
             print(f"  {mark}  {para['label']:<11} {p:4.2f}  {text}{note}")
     print(f"\n{'=' * WIDTH}\n{len(docs)} documents: {agree}/{total} paragraphs agree with "
-          f"the human labels; {dropped_body} body paragraphs dropped.")
+          f"the human labels; {dropped_body} body paragraph{'' if dropped_body == 1 else 's'} "
+          "dropped.")
     print("These documents are in the training data; cross-validated figures: "
           "filter/model/card.json or `make train`.")
     return 0
