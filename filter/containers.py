@@ -11,16 +11,11 @@ containers: its columns stay zero and the neighbour context does that work inste
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .document import Format
-
-if TYPE_CHECKING:
-    from .features import Row
+from .document import Paragraph
 
 CONTAINER_NAMES = (
     "share of page words in same container",
@@ -31,32 +26,18 @@ CONTAINER_NAMES = (
     "inside wordiest container",
 )
 LONG_WORDS = 25
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def container_fit(rows: Sequence[Row]) -> np.ndarray:
-    """One row of CONTAINER_NAMES columns per row; zeros for text documents."""
-    out = np.zeros((len(rows), len(CONTAINER_NAMES)))
-    positions_of: dict[int, list[int]] = {}
-    for pos, row in enumerate(rows):
-        positions_of.setdefault(row.key, []).append(pos)
-    for positions in positions_of.values():
-        doc = rows[positions[0]].doc
-        if doc.format is not Format.HTML or not doc.paragraphs:
-            continue
-        out[positions] = _document(doc.paragraphs)[[rows[p].index for p in positions]]
-    return out
-
-
-def _document(paragraphs) -> np.ndarray:
+def container_columns(paragraphs: Sequence[Paragraph], words: Sequence[float]) -> np.ndarray:
+    """CONTAINER_NAMES columns for every paragraph of one HTML document, given each
+    paragraph's number of words."""
     keys = [(p.depth, p.ancestor_classes) for p in paragraphs]
-    words = [len(_WORD.findall(p.text)) for p in paragraphs]
     group_words: dict[tuple, int] = {}
     group_long: dict[tuple, int] = {}
     for key, n in zip(keys, words, strict=True):
         group_words[key] = group_words.get(key, 0) + n
         group_long[key] = group_long.get(key, 0) + (n >= LONG_WORDS)
-    total = sum(words) or 1
+    total = int(sum(words)) or 1
     long_total = sum(group_long.values()) or 1
     top = max(group_words, key=group_words.__getitem__)  # first-seen wins a tie
     top_depth, top_chain = top

@@ -23,8 +23,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from .containers import CONTAINER_NAMES, container_fit
-from .document import Document, Paragraph
+from .containers import CONTAINER_NAMES, container_columns
+from .document import Document, Format, Paragraph
 from .segment import HEADING, LIST_ITEM
 
 
@@ -404,6 +404,26 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
     return out
 
 
+def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) -> np.ndarray:
+    """``containers.container_columns`` for every row; zeros for text documents.
+
+    ``word_counts``: each row's number of words, when already known (the shape step
+    counts them); used when a call holds the whole document, as scoring always does.
+    """
+    out = np.zeros((len(rows), len(CONTAINER_NAMES)))
+    for doc, positions in _group(rows):
+        if doc.format is not Format.HTML or not len(doc):
+            continue
+        index = [rows[p].index for p in positions]
+        if word_counts is not None and len(positions) == len(doc):
+            words = np.empty(len(doc))
+            words[index] = word_counts[positions]
+        else:
+            words = [len(_WORD.findall(p.text)) for p in doc.paragraphs]
+        out[positions] = container_columns(doc.paragraphs, words)[index]
+    return out
+
+
 def _cos_to_sum(gram: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Cosine of each vector with the sum of the masked vectors other than itself.
 
@@ -471,7 +491,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator):
             sp.csr_matrix(shape),
             _block_matrix(self.blocks_, rows),
             sp.csr_matrix(topical_fit(rows, topic, self.long_words, word_counts)),
-            sp.csr_matrix(container_fit(rows)),
+            sp.csr_matrix(container_fit(rows, word_counts)),
         ]).tocsr()
 
 

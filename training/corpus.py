@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,7 +31,6 @@ BODY, OTHER = "body", "other"
 # not body when at most NOT_BODY do; in between it is left out of training.
 IS_BODY = 0.6
 NOT_BODY = 0.2
-DEFAULT_CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -43,6 +43,11 @@ class Page:
     gold: str
     gold_type: str
     meta: dict
+
+    @cached_property
+    def titles(self) -> list[str]:
+        """Parsed once per page, though both modes are labeled against it."""
+        return page_titles(self.html)
 
 
 def _site(record: dict) -> str:
@@ -121,7 +126,7 @@ def label_page(page: Page, fmt: Format) -> tuple[Document, list[str | None]]:
     if page.gold_type == "snippets":
         return document, snippet_labels(document, page.meta)
     ref = Reference(page.gold)
-    titles = page_titles(page.html)
+    titles = page.titles
     labels: list[str | None] = []
     for p in document.paragraphs:
         share = ref.share(p.text)
@@ -166,27 +171,45 @@ def is_title(text: str, titles: list[str]) -> bool:
 
 @dataclass
 class RealPages:
-    """Real pages ready for training: both modes of every page, labeled body/other/None."""
+    """Real pages ready for training: both modes of every page, labeled body/other/None.
+
+    ``sites`` holds "corpus:site" for each document.
+    """
 
     documents: list[Document]
     labels: list[list[str | None]]
     sites: list[str]
     corpora: list[dict]
 
+    def without_fold(self, k: int, folds: int) -> RealPages:
+        """These pages minus the sites of fold ``k``: a model trained on the rest can
+        score those pages out of fold. The corpus entries are recounted."""
+        keep = [i for i, site in enumerate(self.sites) if _fold(site, folds) != k]
+        out = RealPages([self.documents[i] for i in keep], [self.labels[i] for i in keep],
+                        [self.sites[i] for i in keep], [])
+        for entry in self.corpora:
+            mine = [i for i in keep if self.sites[i].split(":", 1)[0] == entry["name"]]
+            labeled = sum(label is not None for i in mine for label in self.labels[i])
+            out.corpora.append({**entry, "pages": len(mine) // len(MODES),
+                                "labeled_paragraphs": labeled})
+        return out
+
+
+MODES = (Format.HTML, Format.TEXT)
+
+
+def _fold(key: str, folds: int) -> int:
+    return zlib.crc32(key.encode()) % folds
+
 
 def site_fold(corpus: str, site: str, folds: int) -> int:
     """The cross-validation fold of a site: fixed by its name, so the same whatever
     pages, order or ``--limit`` a run reads."""
-    return zlib.crc32(f"{corpus}:{site}".encode()) % folds
+    return _fold(f"{corpus}:{site}", folds)
 
 
-def load_real_pages(directory: Path, limit: int | None = None,
-                    leave_out: tuple[int, int] | None = None) -> RealPages:
-    """Every corpus in ``directory`` (its first ``limit`` pages each).
-
-    ``leave_out=(k, folds)`` drops the sites of fold ``k``: a model trained on the rest
-    can score those pages out of fold.
-    """
+def load_real_pages(directory: Path, limit: int | None = None) -> RealPages:
+    """Every corpus in ``directory`` (its first ``limit`` pages each), in both modes."""
     files = corpus_files(directory)
     if not files:
         raise FileNotFoundError(f"no *.jsonl.gz corpora in {directory}")
@@ -194,19 +217,15 @@ def load_real_pages(directory: Path, limit: int | None = None,
     for path in files:
         pages = list(read_pages(path))
         pages = pages[:limit] if limit else pages
-        used = 0
         labeled = 0
         for page in pages:
-            if leave_out and site_fold(page.corpus, page.site, leave_out[1]) == leave_out[0]:
-                continue
-            used += 1
-            for fmt in (Format.HTML, Format.TEXT):
+            for fmt in MODES:
                 document, labels = label_page(page, fmt)
                 out.documents.append(document)
                 out.labels.append(labels)
                 out.sites.append(f"{page.corpus}:{page.site}")
                 labeled += sum(label is not None for label in labels)
-        out.corpora.append({"name": path.name.split(".")[0], "pages": used,
+        out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
                             "sha256": sha256_file(path), "labeled_paragraphs": labeled,
                             "limit": limit})
     return out
@@ -217,8 +236,9 @@ def load_real_pages(directory: Path, limit: int | None = None,
 _FOLD_FILTERS: dict[tuple, list] = {}
 
 
-def _training_corpora(directory: Path, card: dict) -> tuple[int | None, list[dict]]:
-    """The corpora the card was trained on, checked against the files in ``directory``."""
+def _training_limit(directory: Path, card: dict) -> int | None:
+    """The per-corpus page limit the card was trained with, once its corpora are checked
+    against the files in ``directory``."""
     listed = (card.get("training_data") or {}).get("corpora") or []
     present = {path.name.split(".")[0]: path for path in corpus_files(directory)}
     for entry in listed:
@@ -235,7 +255,7 @@ def _training_corpora(directory: Path, card: dict) -> tuple[int | None, list[dic
                          f"trained on {sorted(e['name'] for e in listed)}: the out-of-fold "
                          "models would not match the shipped one")
     limits = {entry.get("limit") for entry in listed}
-    return (limits.pop() if len(limits) == 1 else None), listed
+    return limits.pop() if len(limits) == 1 else None
 
 
 def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
@@ -258,12 +278,12 @@ def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
     key = (str(directory.resolve()), folds, str(model_dir), str(seeds))
     if key not in _FOLD_FILTERS:
         card = read_card(model_dir)
-        limit, _listed = _training_corpora(directory, card)
+        every = load_real_pages(directory, _training_limit(directory, card))
         documents = load_seeds(seeds)
         filters = []
         for k in range(folds):
             log(f"  out-of-fold model {k + 1}/{folds}: training without the sites of fold {k}")
-            real = load_real_pages(directory, limit, leave_out=(k, folds))
+            real = every.without_fold(k, folds)
             model = fit(documents, real)
             with tempfile.TemporaryDirectory() as tmp:
                 fold_card = {"name": "contamfilter", "version": f"fold-{k}-of-{folds}",
@@ -276,13 +296,13 @@ def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
     return _FOLD_FILTERS[key]
 
 
-def cross_fitted(name: str, pages: list[dict], folds: int = 5, corpora: Path | None = None,
+def cross_fitted(name: str, pages: list[dict], folds: int = 5, *, corpora: Path,
                  model_dir: Path | None = None, seeds: Path | None = None,
                  ) -> Iterator[tuple[object, list[str]]]:
     """(filter, ids of the pages it scores): each page goes to the one filter whose
-    training left out its site. ``pages`` are corpus records (id, url, meta, ...)."""
-    directory = corpora if corpora is not None else DEFAULT_CORPORA
-    filters = fold_filters(directory, folds, model_dir, seeds)
+    training left out its site. ``pages`` are corpus records (id, url, meta, ...) of
+    the corpus ``name`` in the folder ``corpora``."""
+    filters = fold_filters(corpora, folds, model_dir, seeds)
     by_fold: dict[int, list[str]] = {k: [] for k in range(folds)}
     for page in pages:
         by_fold[site_fold(name, _site(page), folds)].append(str(page["id"]))
