@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from .features import ParagraphFeatures, Row, _group
+from .inference import linear_proba, trees_positive
 from .labels import LABELS
 
 CONTEXT_PARTS = (
@@ -61,7 +62,7 @@ def context_matrix(rows: Sequence[Row], proba: np.ndarray) -> np.ndarray:
 
 def _proba(model: LogisticRegression, X, labels: Sequence[str] = LABELS) -> np.ndarray:
     """Probabilities in ``labels`` column order, zero for a label the model never saw."""
-    raw = model.predict_proba(X)
+    raw = linear_proba(model, X)
     out = np.zeros((X.shape[0], len(labels)))
     for col, label in enumerate(model.classes_):
         out[:, list(labels).index(label)] = raw[:, col]
@@ -145,26 +146,11 @@ class Gate:
         return self
 
     def body(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
-        # One OpenMP thread: on a page's few hundred rows, more threads only spin. On the
-        # 8 KB benchmark article that took 26 ms of CPU per document instead of 10, and
-        # starved the other worker of a 2-worker service.
-        with _single_thread():
-            D = self._dense(X)
-            first = self.local_.predict_proba(D)[:, ::-1]
-            Z = np.hstack([D, context_matrix(rows, first)])
-            return self.context_.predict_proba(Z)[:, 1]
-
-
-_CONTROLLER = None
-
-
-def _single_thread():
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="openmp")
+        D = self._dense(X)
+        body = trees_positive(self.local_, D)
+        first = np.column_stack([body, 1.0 - body])
+        Z = np.hstack([D, context_matrix(rows, first)])
+        return trees_positive(self.context_, Z)
 
 
 class ParagraphClassifier(ClassifierMixin, BaseEstimator):

@@ -445,7 +445,7 @@ _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 WORD_PATTERN = r"(?u)\b\w+\b|[?!:…|©]"
 
 
-class ParagraphFeatures(TransformerMixin, BaseEstimator):
+class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Everything known about one paragraph before its neighbours' labels are guessed.
 
     Columns: word uni- and bigrams (tf-idf), shape and position, HTML block facts, and

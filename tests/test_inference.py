@@ -1,0 +1,60 @@
+"""The shortcut predictions give scikit-learn's own numbers, on the shipped model."""
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from filter.classifier import context_matrix
+from filter.features import rows_of
+from filter.inference import linear_proba, trees_positive
+
+
+@pytest.fixture(scope="module")
+def matrices(filt, seeds):
+    model = filt.model
+    docs = [filt.segment(d.raw, "html" if d.name.endswith(".html") else None)
+            for d in list(seeds.values())[:40]]
+    rows = rows_of(docs)
+    X = model.features_.transform(rows).tocsr()
+    return model, rows, X
+
+
+def test_linear_stages_match_predict_proba(matrices):
+    model, rows, X = matrices
+    local = model.types_.local_
+    np.testing.assert_allclose(linear_proba(local, X), local.predict_proba(X),
+                               rtol=0, atol=1e-12)
+    Z = model.types_.combined(rows, X)
+    context = model.types_.context_
+    np.testing.assert_allclose(linear_proba(context, Z), context.predict_proba(Z),
+                               rtol=0, atol=1e-12)
+
+
+def test_binary_linear_model_matches_predict_proba():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    model = LogisticRegression().fit(X, X[:, 0] + rng.normal(size=200) > 0)
+    np.testing.assert_allclose(linear_proba(model, X), model.predict_proba(X), atol=1e-12)
+
+
+def test_gate_trees_match_predict_proba(matrices):
+    model, rows, X = matrices
+    gate = model.gate_
+    assert gate is not None, "the shipped model has a body-versus-rest gate"
+    D = gate._dense(X)
+    first = gate.local_.predict_proba(D)[:, ::-1]
+    np.testing.assert_allclose(trees_positive(gate.local_, D), first[:, 0], rtol=0, atol=1e-12)
+    Z = np.hstack([D, context_matrix(rows, first)])
+    np.testing.assert_allclose(gate.body(rows, X), gate.context_.predict_proba(Z)[:, 1],
+                               rtol=0, atol=1e-12)
+
+
+def test_trees_with_missing_values_match_predict_proba():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 4))
+    y = X[:, 0] * X[:, 1] > 0
+    X[rng.random(X.shape) < 0.1] = np.nan
+    model = HistGradientBoostingClassifier(max_iter=30).fit(X, y)
+    np.testing.assert_allclose(trees_positive(model, X), model.predict_proba(X)[:, 1],
+                               rtol=0, atol=1e-12)
