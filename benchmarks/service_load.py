@@ -7,7 +7,8 @@
 2. ``contamfilter serve --workers 2`` on a free loopback port, started as a subprocess.
 3. For each scenario a spawned process runs an asyncio loop with N httpx clients that send
    POST /v1/score back to back for ``--duration`` seconds (or ``--max-requests``), after an
-   uncounted warm-up. Meanwhile this process samples the RSS of the server's workers.
+   uncounted warm-up. Meanwhile this process samples the RSS of the server's processes
+   (the HTTP process and its scorers).
 
 It prints a table and PASS/FAIL per target, writes every figure and the machine's facts as
 JSON, and exits 1 when a target is missed. Client, server and peer share the machine: on a
@@ -164,7 +165,77 @@ class Tally:
         }
 
 
-async def _client(client: Any, tally: Tally, deadline: float) -> None:
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection, spoken by hand.
+
+    The load generator shares the machine with the server: httpx spent about 2 ms of CPU
+    per request here (measured: client_cpu_s over requests), a quarter of what the server
+    spends, taken from the server's cores. This client writes the request bytes and reads
+    the status line, headers and Content-Length body (what uvicorn answers), and checks
+    that a 200's body is JSON. ``--client httpx`` runs the old client for comparison.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            .encode() + body)
+        await self.writer.drain()
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        headers = dict(line.split(":", 1) for line in head[1:] if ":" in line)
+        headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+        if "content-length" not in headers:
+            raise ProtocolError(f"no Content-Length in the answer (status {status})")
+        payload = await self.reader.readexactly(int(headers["content-length"]))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        if status == 200 and not isinstance(json.loads(payload), dict):
+            raise ProtocolError("a 200 whose body is not a JSON object")
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+class ProtocolError(Exception):
+    pass
+
+
+async def _raw_client(host: str, port: int, tally: Tally, deadline: float) -> None:
+    conn = RawConnection(host, port)
+    try:
+        while time.perf_counter() < deadline and (body := tally.next_body()) is not None:
+            start = time.perf_counter()
+            try:
+                status = await asyncio.wait_for(conn.post(SCORE_PATH, body), CLIENT_TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError,
+                    ProtocolError) as exc:  # an error, never a retry; a fresh connection next
+                tally.exceptions[type(exc).__name__] += 1
+                await conn.close()
+                continue
+            elapsed = time.perf_counter() - start
+            tally.answered += 1
+            tally.statuses[status] += 1
+            if status == 200:
+                tally.ok_latencies.append(elapsed)
+    finally:
+        await conn.close()
+
+
+async def _httpx_client(client: Any, tally: Tally, deadline: float) -> None:
     import httpx
 
     while time.perf_counter() < deadline and (body := tally.next_body()) is not None:
@@ -182,18 +253,23 @@ async def _client(client: Any, tally: Tally, deadline: float) -> None:
 
 
 async def _drive(url: str, bodies: Sequence[bytes], clients: int, duration: float,
-                 max_requests: int) -> dict[str, Any]:
+                 max_requests: int, kind: str) -> dict[str, Any]:
+    tally = Tally(bodies, max_requests)
+    start = time.perf_counter()
+    deadline = start + duration
+    # Requests in flight at the deadline are awaited, so every one sent is accounted for.
+    if kind == "raw":
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        await asyncio.gather(*(_raw_client(host, int(port), tally, deadline)
+                               for _ in range(clients)))
+        return tally.summary(time.perf_counter() - start)
     import httpx
 
-    tally = Tally(bodies, max_requests)
     # One connection per client; trust_env=False so that no proxy setting reroutes loopback.
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=CLIENT_TIMEOUT_S, limits=limits,
                                  trust_env=False) as client:
-        start = time.perf_counter()
-        deadline = start + duration
-        # Requests in flight at the deadline are awaited, so every one sent is accounted for.
-        await asyncio.gather(*(_client(client, tally, deadline) for _ in range(clients)))
+        await asyncio.gather(*(_httpx_client(client, tally, deadline) for _ in range(clients)))
         return tally.summary(time.perf_counter() - start)
 
 
@@ -203,25 +279,26 @@ def _cpu_s() -> float:
 
 
 async def _load(url: str, bodies: Sequence[bytes], clients: int, duration: float,
-                warmup: float, max_requests: int, report: Any) -> dict[str, Any]:
+                warmup: float, max_requests: int, report: Any, kind: str) -> dict[str, Any]:
     if warmup > 0:
         # Uncounted, and its own client: the measured run opens fresh connections, spread
-        # over workers that have by then imported and run everything at least once.
-        await _drive(url, bodies, clients, warmup, max_requests)
+        # over processes that have by then imported and run everything at least once.
+        await _drive(url, bodies, clients, warmup, max_requests, kind)
     report.put(("measure", None))
     cpu = _cpu_s()
-    stats = await _drive(url, bodies, clients, duration, max_requests)
+    stats = await _drive(url, bodies, clients, duration, max_requests, kind)
     stats["client_cpu_s"] = round(_cpu_s() - cpu, 3)
     return stats
 
 
 def load_process(url: str, bodies: Sequence[bytes], clients: int, duration: float,
-                 warmup: float, max_requests: int, report: Any) -> None:
+                 warmup: float, max_requests: int, report: Any, kind: str = "raw") -> None:
     """Entry point of the load process: messages ("measure"|"result"|"crash", payload)."""
     # Ctrl-C reaches the whole process group; the parent stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        stats = asyncio.run(_load(url, bodies, clients, duration, warmup, max_requests, report))
+        stats = asyncio.run(_load(url, bodies, clients, duration, warmup, max_requests, report,
+                                  kind))
     except Exception:
         report.put(("crash", traceback.format_exc()))
     else:
@@ -247,9 +324,9 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
-def is_uvicorn_worker(pid: int) -> bool:
-    # uvicorn starts workers with multiprocessing's spawn; the supervisor's other child,
-    # multiprocessing's resource tracker, is not a worker.
+def is_scorer(pid: int) -> bool:
+    # Scorers are started with multiprocessing's spawn; the server's other child,
+    # multiprocessing's resource tracker, is not one.
     try:
         return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -300,7 +377,7 @@ class Server:
 
     def __enter__(self) -> Server:
         # A session of its own: Ctrl-C does not reach it, and the stop below can end the
-        # whole group (supervisor and workers) if SIGTERM is not enough.
+        # whole group (HTTP process and scorers) if SIGTERM is not enough.
         self.proc = subprocess.Popen(self.command, cwd=ROOT, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self
@@ -309,16 +386,21 @@ class Server:
         self.stop()
         self.log.close()
 
-    def workers(self) -> list[int]:
+    def scorers(self) -> list[int]:
         assert self.proc is not None
-        return [pid for pid in children_of(self.proc.pid) if is_uvicorn_worker(pid)]
+        return [pid for pid in children_of(self.proc.pid) if is_scorer(pid)]
+
+    def processes(self) -> list[int]:
+        """The HTTP process and its scorers: everything that serves a request."""
+        assert self.proc is not None
+        return [self.proc.pid, *self.scorers()]
 
     def log_tail(self, lines: int = 30) -> str:
         self.log.seek(0)
         return "\n".join(self.log.read().decode(errors="replace").splitlines()[-lines:])
 
     def wait_ready(self) -> float:
-        """Seconds until /readyz answers 200 and every worker has finished loading."""
+        """Seconds until /readyz answers 200 and every scorer has finished loading."""
         import httpx
 
         start = time.monotonic()
@@ -342,10 +424,9 @@ class Server:
                 return False
         except httpx.HTTPError:
             return False
-        # /readyz is answered by whichever worker is up first; the other may still be
-        # loading the model. Loading is CPU-bound, so both idle means both loaded.
-        workers = self.workers()
-        return len(workers) == WORKERS and self._idle(workers)
+        # /readyz is 200 once every scorer has loaded and verified the model; idle
+        # processes also mean that start-up work is over before the clock starts.
+        return len(self.scorers()) == WORKERS and self._idle(self.processes())
 
     @staticmethod
     def _idle(pids: Sequence[int]) -> bool:
@@ -357,7 +438,7 @@ class Server:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.terminate()  # uvicorn's supervisor stops its workers on SIGTERM
+        self.proc.terminate()  # the HTTP process stops its scorers on SIGTERM
         try:
             self.proc.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -371,7 +452,7 @@ class Server:
 
 @dataclass
 class Watch:
-    """The server's workers during a run: peak RSS and CPU time since the measured start."""
+    """The server's processes during a run: peak RSS and CPU time since the measured start."""
 
     server: Server
     peak_rss: dict[int, float] = field(default_factory=dict)
@@ -381,13 +462,13 @@ class Watch:
     machine_used: float = 0.0
 
     def sample(self) -> dict[int, float]:
-        now = {pid: rss for pid in self.server.workers() if (rss := rss_mib(pid)) is not None}
+        now = {pid: rss for pid in self.server.processes() if (rss := rss_mib(pid)) is not None}
         for pid, rss in now.items():
             self.peak_rss[pid] = max(rss, self.peak_rss.get(pid, 0.0))
         return now
 
     def mark_start(self) -> None:
-        self.cpu_start = {pid: cpu_s(pid) or 0.0 for pid in self.server.workers()}
+        self.cpu_start = {pid: cpu_s(pid) or 0.0 for pid in self.server.processes()}
         self.machine_start = machine_busy_s()
 
     def mark_end(self) -> None:
@@ -404,7 +485,8 @@ def run_scenario(server: Server, scenario: Scenario, docs: Sequence[Doc],
     report = ctx.Queue()
     proc = ctx.Process(target=load_process, name=f"load-{scenario.key}", daemon=True,
                        args=(server.url, [d.body() for d in docs], scenario.clients,
-                             args.duration, args.warmup, args.max_requests, report))
+                             args.duration, args.warmup, args.max_requests, report,
+                             args.client))
     watch = Watch(server)
     proc.start()
     try:
@@ -413,19 +495,20 @@ def run_scenario(server: Server, scenario: Scenario, docs: Sequence[Doc],
         _stop(proc)
     cpu, machine = watch.cpu_used, watch.machine_used
     total = sum(cpu.values())
-    after = watch.sample()  # after the run: what the workers keep once the load is gone
+    after = watch.sample()  # after the run: what the processes keep once the load is gone
     wall = stats["duration_s"]
     stats.update(latency_ms(stats.pop("latency_s")))
     return {
         "title": scenario.title, "workload": scenario.workload, "clients": scenario.clients,
         **stats,
-        "server_workers": sorted(watch.peak_rss),
+        "server_processes": {str(p): "http" if p == server.proc.pid else "scorer"
+                             for p in sorted(watch.peak_rss)},
         "rss_peak_mib": {str(p): round(v, 1) for p, v in sorted(watch.peak_rss.items())},
         "rss_after_mib": {str(p): round(v, 1) for p, v in sorted(after.items())},
-        "rss_max_per_worker_mib": round(max(watch.peak_rss.values(), default=math.nan), 1),
+        "rss_max_per_process_mib": round(max(watch.peak_rss.values(), default=math.nan), 1),
         "server_cpu_s": {str(p): v for p, v in sorted(cpu.items())},
         "server_cores_busy": round(sum(cpu.values()) / wall, 2) if wall else math.nan,
-        # Keep-alive connections stay on the worker that accepted them: show the balance.
+        # Shows the balance between the scorers, and what the HTTP process costs.
         "server_cpu_share": [round(v / total, 2) for v in cpu.values()] if total else [],
         "client_cores_busy": round(stats["client_cpu_s"] / wall, 2) if wall else math.nan,
         # Whatever else ran meanwhile (this process's sampling, the uvicorn supervisor, other
@@ -437,7 +520,7 @@ def run_scenario(server: Server, scenario: Scenario, docs: Sequence[Doc],
 
 
 def _collect(proc: Any, report: Any, watch: Watch, timeout: float) -> dict[str, Any]:
-    """Sample the workers until the load process reports; its messages say when to look."""
+    """Sample the server until the load process reports; its messages say when to look."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         watch.sample()
@@ -519,7 +602,7 @@ def ratios(scenarios: dict[str, Any], peer: dict[str, Any]) -> dict[str, float]:
     out = {}
     for key, s in scenarios.items():
         p = peer[s["workload"]]
-        out[f"{key}: HTTP throughput ({WORKERS} workers) / in-process single-core throughput"] = (
+        out[f"{key}: HTTP throughput ({WORKERS} scorers) / in-process single-core throughput"] = (
             ratio(s["throughput_rps"], p["docs_per_s"]))
         out[f"{key}: HTTP p50 latency / in-process p50 latency"] = ratio(s["p50_ms"], p["p50_ms"])
         out[f"{key}: HTTP p99 latency / in-process p99 latency"] = ratio(s["p99_ms"], p["p99_ms"])
@@ -528,7 +611,7 @@ def ratios(scenarios: dict[str, Any], peer: dict[str, Any]) -> dict[str, float]:
 
 def targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
     light, heavy = scenarios["article_8c"], scenarios["article_32c"]
-    rss = max(s["rss_max_per_worker_mib"] for s in scenarios.values())
+    rss = max(s["rss_max_per_process_mib"] for s in scenarios.values())
     return [
         {"target": f"p99 < {P99_LIMIT_MS:g} ms, 8KB article, 8 clients",
          "value": light["p99_ms"], "limit": P99_LIMIT_MS, "unit": "ms",
@@ -537,17 +620,17 @@ def targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
          "value": heavy["errors"], "limit": 0, "unit": "errors",
          "pass": heavy["errors"] == 0 and heavy["lost"] == 0
          and heavy["requests"] == heavy["answered"]},
-        {"target": f"RSS per worker < {RSS_LIMIT_MIB:g} MiB, every scenario",
+        {"target": f"RSS per process (HTTP, each scorer) < {RSS_LIMIT_MIB:g} MiB, all scenarios",
          "value": rss, "limit": RSS_LIMIT_MIB, "unit": "MiB", "pass": rss < RSS_LIMIT_MIB},
     ]
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"contamfilter service load: {WORKERS} workers, "
+    lines = [f"contamfilter service load: {WORKERS} scorers, "
              f"{result['machine']['nproc']} CPUs, {result['settings']['duration_s']:g} s "
              f"per scenario (+{result['settings']['warmup_s']:g} s warm-up)", ""]
     head = (f"{'scenario':<32}{'reqs':>7}{'errs':>6}{'secs':>7}{'req/s':>8}{'p50':>8}"
-            f"{'p95':>8}{'p99':>8}{'max':>8}{'RSS/wkr':>9}{'srv cpu':>8}{'split':>8}"
+            f"{'p95':>8}{'p99':>8}{'max':>8}{'RSS/proc':>9}{'srv cpu':>8}{'split':>8}"
             f"{'cli cpu':>8}{'other':>8}")
     lines += [head, f"{'':<50}{'(ms)':>8}{'(ms)':>8}{'(ms)':>8}{'(ms)':>8}{'(MiB)':>9}"
               f"{'(cores)':>8}{'(%)':>8}{'(cores)':>8}{'(cores)':>8}", "-" * len(head)]
@@ -555,7 +638,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"{s['title']:<32}{s['requests']:>7}{s['errors']:>6}{s['duration_s']:>7.1f}"
             f"{s['throughput_rps']:>8.1f}{s['p50_ms']:>8.1f}{s['p95_ms']:>8.1f}"
-            f"{s['p99_ms']:>8.1f}{s['max_ms']:>8.1f}{s['rss_max_per_worker_mib']:>9.1f}"
+            f"{s['p99_ms']:>8.1f}{s['max_ms']:>8.1f}{s['rss_max_per_process_mib']:>9.1f}"
             f"{s['server_cores_busy']:>8.2f}{_split(s['server_cpu_share']):>8}"
             f"{s['client_cores_busy']:>8.2f}{s['other_cores_busy']:>8.2f}")
     lines += ["", "peer: Filter().score in-process, 1 process, sequential (no HTTP)",
@@ -653,6 +736,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds per in-process peer workload (default: 5)")
     parser.add_argument("--out", type=Path, default=Path("reports/bench-service.json"),
                         help="JSON report (default: reports/bench-service.json)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="load generator: a lean hand-written HTTP/1.1 client (default) "
+                        "or httpx, which costs the shared cores more CPU per request")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of one in-process score of the article")
     return parser.parse_args(argv)

@@ -3,8 +3,9 @@
     uvicorn service.app:create_app --factory        or        contamfilter serve
 
 The model is loaded once in the lifespan and verified (sha256, scikit-learn version, a
-probe document) before /readyz answers 200. Scoring is CPU-bound, so it runs in a small
-thread pool, never on the event loop: /livez answers while a large document is scored.
+probe document) before /readyz answers 200. Scoring is CPU-bound, so it never runs on
+the event loop: in a worker thread with one worker, in scorer processes with more
+(``service.scorers``); /livez answers while a large document is scored.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .schemas import (
     ScoreRequest,
     ScoreResponse,
 )
+from .scorers import LocalScorer, ModelFacts, Scorer, ScorerDied, start_scorers
 from .settings import Settings, get_settings
 
 log = logging.getLogger("contamfilter.service")
@@ -89,14 +91,14 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
-def get_filter(request: Request) -> Filter:
-    loaded = request.app.state.filter
+def get_model(request: Request) -> ModelFacts:
+    loaded = request.app.state.model
     if loaded is None:
         raise StarletteHTTPException(503, NOT_READY)
     return loaded
 
 
-LoadedFilter = Annotated[Filter, Depends(get_filter)]
+LoadedModel = Annotated[ModelFacts, Depends(get_model)]
 
 
 class BodyLimit:
@@ -154,6 +156,58 @@ class _TooLarge(Exception):
     pass
 
 
+class Observe:
+    """Request id, metrics by route and status, and a logged 500 for a bug.
+
+    Plain ASGI: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) runs the app in a
+    task of its own and streams the answer through a queue, which cost more CPU than the
+    rest of the request handling.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == _RID_HEADER), "")
+        rid = rid or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        start = time.perf_counter()
+        status = 0
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == _RID_HEADER for k, _ in headers):
+                    headers.append((_RID_HEADER, rid.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        except _TooLarge:
+            raise  # BodyLimit, outside this middleware, answers 413
+        except Exception:  # a bug: log it with the id the client is given
+            log.exception("request %s %s failed (request id %s)", scope["method"],
+                          scope["path"], rid)
+            if status:  # the answer had started: nothing more can be said on this connection
+                raise
+            await JSONResponse({"error": f"internal error (request id {rid})",
+                                "request_id": rid}, status_code=500)(scope, receive, tagged)
+        route = getattr(scope.get("route"), "path", "unmatched")
+        # BodyLimit replaces the answer to a body that streamed in over the limit with a 413.
+        status = 413 if scope.get(TOO_LARGE_KEY) else status
+        self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+        self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+
+_RID_HEADER = REQUEST_ID.lower().encode("latin-1")
+
+
 def create_app(settings: Settings | None = None, filt: Filter | None = None) -> FastAPI:
     """The app; ``filt`` lets a caller share an already loaded Filter."""
     settings = settings or get_settings()
@@ -161,15 +215,19 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = filt or await anyio.to_thread.run_sync(
-            lambda: Filter(settings.model_dir, max_bytes=settings.max_body_bytes))
-        app.state.batcher = Batcher(loaded, settings.micro_batch)
+        scorers, facts = await anyio.to_thread.run_sync(_scorers, settings, filt)
+        app.state.batcher = Batcher(scorers, settings.micro_batch, metrics,
+                                    settings.batch_wait_ms / 1000)
         app.state.batcher.start()
-        app.state.filter = loaded
-        log.info("model %s loaded and verified", loaded.version)
-        yield
-        app.state.filter = None
-        await app.state.batcher.stop()
+        app.state.model = facts
+        log.info("model %s loaded and verified by %d scorer%s", facts.version, len(scorers),
+                 "" if len(scorers) == 1 else "s")
+        try:
+            yield
+        finally:
+            app.state.model = None
+            await app.state.batcher.stop()
+            await asyncio.gather(*(s.aclose() for s in scorers))
 
     app = FastAPI(
         title="contamfilter",
@@ -178,7 +236,7 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         version=_package_version(),
         lifespan=lifespan,
     )
-    app.state.filter = None
+    app.state.model = None
     app.state.settings = settings
     app.state.metrics = metrics
 
@@ -200,32 +258,16 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         except ContamFilterError as exc:
             raise _BadInput(str(exc)) from None
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        rid = request.headers.get(REQUEST_ID) or uuid.uuid4().hex
-        request.state.request_id = rid
-        start = time.perf_counter()
-        route = request.url.path
-        try:
-            response = await call_next(request)
-        except _TooLarge:
-            raise  # BodyLimit, outside this middleware, answers 413
-        except Exception:  # a bug: log it with the id the client is given
-            log.exception("request %s %s failed (request id %s)", request.method, route, rid)
-            response = _problem(500, f"internal error (request id {rid})", request)
-        matched = request.scope.get("route")
-        route = getattr(matched, "path", "unmatched")
-        response.headers[REQUEST_ID] = rid
-        # BodyLimit replaces the answer to a body that streamed in over the limit with a 413.
-        status = 413 if request.scope.get(TOO_LARGE_KEY) else response.status_code
-        metrics.requests.labels(route, request.method, str(status)).inc()
-        metrics.latency.labels(route).observe(time.perf_counter() - start)
-        return response
-
     @app.exception_handler(_BadInput)
     async def bad_input(request: Request, exc: _BadInput) -> JSONResponse:
         metrics.refused.labels("bad_input").inc()
         return _problem(422, str(exc), request)
+
+    @app.exception_handler(ScorerDied)
+    async def scorer_died(request: Request, exc: ScorerDied) -> JSONResponse:
+        # Not the document's fault as far as anyone knows: the client may try again.
+        log.error("request %s: %s", getattr(request.state, "request_id", "?"), exc)
+        return _problem(503, str(exc), request, {"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -251,7 +293,10 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         if ctype.split(";")[0].strip().lower() != "application/json":
             metrics.refused.labels("wrong_content_type").inc()
             raise StarletteHTTPException(415, NOT_JSON)
-        if await request.body() and _has_surrogate(await request.json()):
+        # An unpaired surrogate can only arrive as a \uD800-\uDFFF escape: parse the
+        # body again to look only when one of those escapes is there.
+        raw = await request.body()
+        if (b"\\ud" in raw or b"\\uD" in raw) and _has_surrogate(await request.json()):
             metrics.refused.labels("malformed_json").inc()
             raise StarletteHTTPException(400, BAD_JSON.format(detail=NOT_UNICODE))
 
@@ -263,12 +308,12 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
 
     @app.get("/readyz", tags=["health"], responses={503: {"model": dict}})
     async def readyz(request: Request):
-        if request.app.state.filter is None:
+        if request.app.state.model is None:
             return _problem(503, NOT_READY, request)
-        return {"status": "ready", "model": request.app.state.filter.version}
+        return {"status": "ready", "model": request.app.state.model.version}
 
     @app.get("/v1/model", response_model=ModelInfo, tags=["model"])
-    async def model_info(f: LoadedFilter) -> ModelInfo:
+    async def model_info(f: LoadedModel) -> ModelInfo:
         card = f.card
         return ModelInfo(
             version=f.version,
@@ -283,13 +328,13 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         )
 
     @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"])
-    async def score(body: ScoreRequest, request: Request, _: LoadedFilter) -> dict[str, Any]:
+    async def score(body: ScoreRequest, request: Request, _: LoadedModel) -> dict[str, Any]:
         result = await score_one(request, body)
         count(result)
         return result.report()
 
     @app.post("/v1/clean", response_model=CleanResponse, dependencies=json_only, tags=["score"])
-    async def clean(body: ScoreRequest, request: Request, _: LoadedFilter) -> dict[str, Any]:
+    async def clean(body: ScoreRequest, request: Request, _: LoadedModel) -> dict[str, Any]:
         result = await score_one(request, body)
         count(result)
         report = result.report()
@@ -299,7 +344,7 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
     @app.post("/v1/score/batch", response_model=BatchResponse, dependencies=json_only,
               tags=["score"], response_model_exclude_none=True)
     async def score_batch(body: BatchRequest, request: Request,
-                          _: LoadedFilter) -> dict[str, Any]:
+                          _: LoadedModel) -> dict[str, Any]:
         if len(body.documents) > settings.max_batch:
             metrics.refused.labels("batch_too_large").inc()
             raise StarletteHTTPException(
@@ -322,8 +367,17 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         data, ctype = metrics.render()
         return Response(data, media_type=ctype)
 
+    app.add_middleware(Observe, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, metrics=metrics)
     return app
+
+
+def _scorers(settings: Settings, filt: Filter | None) -> tuple[list[Scorer], ModelFacts]:
+    """One worker scores in this process; more are scorer processes (see ``scorers``)."""
+    if filt is None and settings.workers > 1:
+        return start_scorers(settings.workers, settings.model_dir, settings.max_body_bytes)
+    filt = filt or Filter(settings.model_dir, max_bytes=settings.max_body_bytes)
+    return [LocalScorer(filt)], ModelFacts(filt.version, filt.card)
 
 
 class _BadInput(Exception):

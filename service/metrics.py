@@ -1,8 +1,9 @@
-"""Prometheus metrics, per app (tests build many apps) or across worker processes.
+"""Prometheus metrics, per app (tests build many apps).
 
-With several uvicorn workers each process counts on its own; when
-PROMETHEUS_MULTIPROC_DIR is set (``contamfilter serve --workers N`` sets it), /metrics
-adds up every worker's files, as prometheus_client's multiprocess mode prescribes.
+``contamfilter serve`` answers HTTP from one process, whatever the number of scorers, so
+one registry holds everything. Someone who runs several uvicorn processes of the app
+themselves sets PROMETHEUS_MULTIPROC_DIR, and /metrics then adds up every process's
+files, as prometheus_client's multiprocess mode prescribes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Metrics:
                                  ["route"], buckets=LATENCY_BUCKETS, **kw)
         self.paragraphs = Counter("contamfilter_paragraphs", "paragraphs scored, by label",
                                   ["label"], **kw)
+        self.scored = Counter("contamfilter_scorer_documents",
+                              "documents scored, by scorer (0 .. workers-1)", ["scorer"], **kw)
+        self.batch = Histogram("contamfilter_scorer_batch_documents",
+                               "documents per model call (micro-batching at work)",
+                               buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64), **kw)
         self.refused = Counter("contamfilter_documents_refused",
                                "documents or requests refused, by reason", ["reason"], **kw)
 

@@ -17,9 +17,13 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="model folder (default: the shipped model)")
     max_body_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="largest request body")
     max_batch: int = Field(64, gt=0, description="most documents in one /v1/score/batch call")
-    workers: int = Field(1, gt=0, description="uvicorn worker processes (contamfilter serve)")
+    workers: int = Field(
+        1, gt=0, description="scoring processes; 1 scores in the HTTP process itself")
     micro_batch: int = Field(
-        16, gt=0, description="most waiting documents a worker scores in one model call")
+        16, gt=0, description="most waiting documents a scorer takes in one model call")
+    batch_wait_ms: float = Field(
+        2.0, ge=0, le=100, description="when every other scorer is busy, how long a free "
+        "one waits for more documents before it calls the model (0: never)")
 
 
 @lru_cache
