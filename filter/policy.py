@@ -52,20 +52,27 @@ class Policy:
     def decide(self, texts: Sequence[str], proba: np.ndarray) -> tuple[list[Label], list[bool]]:
         """(label, kept) for every paragraph."""
         keep_cols = [LABELS.index(k.value) for k in self.keep]
+        # Whole-matrix numpy, then plain Python per row: numpy on one row at a time was
+        # most of this function's cost.
+        best = proba.argmax(axis=1).tolist() if len(proba) else []
+        kept_mass = proba[:, keep_cols].sum(axis=1).tolist() if len(proba) else []
         labels: list[Label] = []
         kept: list[bool] = []
         seen: set[str] = set()
-        for text, row in zip(texts, proba, strict=True):
+        for text, top, mass in zip(texts, best, kept_mass, strict=True):
             key = _fold(text)
             repeat = self.drop_repeats and key in seen
             seen.add(key)
-            label = Label.BOILERPLATE if repeat else Label(LABELS[int(np.argmax(row))])
+            label = Label.BOILERPLATE if repeat else _LABEL_OF[top]
             if label in self.keep:
                 keep = True
             elif repeat:
                 keep = False
             else:
-                keep = 1.0 - float(row[keep_cols].sum()) < self.min_confidence
+                keep = 1.0 - mass < self.min_confidence
             labels.append(label)
             kept.append(keep)
         return labels, kept
+
+
+_LABEL_OF = [Label(name) for name in LABELS]
