@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 EVAL_STAMP := $(VENV)/.eval-stamp
 CORPORA ?= ../shared/corpora
 
-.PHONY: install demo test lint train check-seeds serve bench-service eval clean
+.PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,18 @@ train: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/contamfilter serve --host 127.0.0.1 --port $(or $(PORT),8000) --workers $(or $(WORKERS),1)
 
-## make bench-service: load-test a real 2-worker server from a second process
+## make bench: every benchmark (each prints PASS/FAIL per target; exits 1 if one is missed)
+bench: $(EVAL_STAMP)
+	status=0; \
+	$(BIN)/python -m benchmarks.throughput $(if $(wildcard $(CORPORA)),--corpora $(CORPORA)) || status=1; \
+	$(BIN)/python -m benchmarks.service_load || status=1; \
+	exit $$status
+
+## make bench-throughput: one core, text mode vs its target, HTML mode vs trafilatura
+bench-throughput: $(EVAL_STAMP)
+	$(BIN)/python -m benchmarks.throughput $(if $(wildcard $(CORPORA)),--corpora $(CORPORA))
+
+## make bench-service: load-test a real server with 2 scorer processes from a second process
 bench-service: $(STAMP)
 	$(BIN)/python -m benchmarks.service_load
 
