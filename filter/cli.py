@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--workers", type=int, default=None,
-                       help="worker processes (default: CONTAMFILTER_WORKERS or 1)")
+                       help="scorer processes behind the one HTTP process; 1 scores in it "
+                       "(default: CONTAMFILTER_WORKERS or 1)")
     serve.add_argument("--model", type=Path, default=None, metavar="DIR",
                        help="model folder (default: the shipped model)")
     serve.add_argument("--log-level", default="info",
