@@ -50,6 +50,16 @@ def test_gate_trees_match_predict_proba(matrices):
                                rtol=0, atol=1e-12)
 
 
+def test_gate_trees_on_a_few_rows_match_predict_proba_bit_for_bit(matrices):
+    model, _rows, X = matrices
+    gate = model.gate_
+    D = gate._dense(X)
+    for n in (1, 2, 5, 12, 13):  # both sides of the few-rows path
+        part = np.ascontiguousarray(D[:n])
+        assert np.array_equal(trees_positive(gate.local_, part),
+                              gate.local_.predict_proba(part)[:, 1])
+
+
 def test_trees_with_missing_values_match_predict_proba():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(400, 4))
@@ -57,4 +67,8 @@ def test_trees_with_missing_values_match_predict_proba():
     X[rng.random(X.shape) < 0.1] = np.nan
     model = HistGradientBoostingClassifier(max_iter=30).fit(X, y)
     np.testing.assert_allclose(trees_positive(model, X), model.predict_proba(X)[:, 1],
+                               rtol=0, atol=1e-12)
+    few = X[:8]  # the few-rows path, with its missing values
+    assert np.isnan(few).any()
+    np.testing.assert_allclose(trees_positive(model, few), model.predict_proba(few)[:, 1],
                                rtol=0, atol=1e-12)
