@@ -149,6 +149,16 @@ class Tally:
         self.sent += 1
         return body
 
+    def answered_with(self, status: int, elapsed_s: float) -> None:
+        self.answered += 1
+        self.statuses[status] += 1
+        if status == 200:
+            self.ok_latencies.append(elapsed_s)
+
+    def failed(self, exc: BaseException) -> None:
+        """No answer (timeout, refused, reset, malformed): an error, never a retry."""
+        self.exceptions[type(exc).__name__] += 1
+
     def summary(self, wall_s: float) -> dict[str, Any]:
         ok = len(self.ok_latencies)
         return {
@@ -222,15 +232,11 @@ async def _raw_client(host: str, port: int, tally: Tally, deadline: float) -> No
             try:
                 status = await asyncio.wait_for(conn.post(SCORE_PATH, body), CLIENT_TIMEOUT_S)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError,
-                    ProtocolError) as exc:  # an error, never a retry; a fresh connection next
-                tally.exceptions[type(exc).__name__] += 1
-                await conn.close()
+                    ProtocolError) as exc:
+                tally.failed(exc)
+                await conn.close()  # a fresh connection for the next request
                 continue
-            elapsed = time.perf_counter() - start
-            tally.answered += 1
-            tally.statuses[status] += 1
-            if status == 200:
-                tally.ok_latencies.append(elapsed)
+            tally.answered_with(status, time.perf_counter() - start)
     finally:
         await conn.close()
 
@@ -242,14 +248,10 @@ async def _httpx_client(client: Any, tally: Tally, deadline: float) -> None:
         start = time.perf_counter()
         try:
             response = await client.post(SCORE_PATH, content=body, headers=JSON_HEADERS)
-        except httpx.HTTPError as exc:  # timeout, refused or reset: an error, never a retry
-            tally.exceptions[type(exc).__name__] += 1
+        except httpx.HTTPError as exc:
+            tally.failed(exc)
             continue
-        elapsed = time.perf_counter() - start
-        tally.answered += 1
-        tally.statuses[response.status_code] += 1
-        if response.status_code == 200:
-            tally.ok_latencies.append(elapsed)
+        tally.answered_with(response.status_code, time.perf_counter() - start)
 
 
 async def _drive(url: str, bodies: Sequence[bytes], clients: int, duration: float,

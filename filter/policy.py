@@ -54,8 +54,8 @@ class Policy:
         keep_cols = [LABELS.index(k.value) for k in self.keep]
         # Whole-matrix numpy, then plain Python per row: numpy on one row at a time was
         # most of this function's cost.
-        best = proba.argmax(axis=1).tolist() if len(proba) else []
-        kept_mass = proba[:, keep_cols].sum(axis=1).tolist() if len(proba) else []
+        best = proba.argmax(axis=1).tolist()
+        kept_mass = proba[:, keep_cols].sum(axis=1).tolist()
         labels: list[Label] = []
         kept: list[bool] = []
         seen: set[str] = set()

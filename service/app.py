@@ -48,6 +48,7 @@ from .settings import Settings, get_settings
 log = logging.getLogger("contamfilter.service")
 
 REQUEST_ID = "X-Request-ID"
+_RID_HEADER = REQUEST_ID.lower().encode("latin-1")  # as ASGI headers spell it
 TOO_LARGE = "request body is larger than the limit of {limit} bytes"
 NOT_JSON = "expected a JSON body (Content-Type: application/json)"
 BAD_JSON = "malformed JSON: {detail}"
@@ -61,14 +62,25 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _problem(status: int, message: str, request: Request | None = None,
-             headers: Mapping[str, str] | None = None) -> JSONResponse:
-    rid = getattr(request.state, "request_id", None) if request is not None else None
+             headers: Mapping[str, str] | None = None, rid: str | None = None) -> JSONResponse:
+    """``{"error", "request_id"}``; the id is the request's unless ``rid`` is given."""
+    if rid is None and request is not None:
+        rid = getattr(request.state, "request_id", None)
     body: dict[str, Any] = {"error": message}
     out = dict(headers or {})
     if rid:
         body["request_id"] = rid
         out[REQUEST_ID] = rid
     return JSONResponse(body, status_code=status, headers=out or None)
+
+
+def _request_id(scope: Scope) -> str:
+    """The id ``Observe`` gave this request, else the client's header, else a new one."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == _RID_HEADER), "")
+        state["request_id"] = given or uuid.uuid4().hex
+    return state["request_id"]
 
 
 def _has_surrogate(value: Any) -> bool:
@@ -144,11 +156,8 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.metrics.refused.labels("body_too_large").inc()
-        rid = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = rid or uuid.uuid4().hex
-        response = JSONResponse(
-            {"error": TOO_LARGE.format(limit=self.limit), "request_id": rid}, status_code=413,
-            headers={"Connection": "close", REQUEST_ID: rid})
+        response = _problem(413, TOO_LARGE.format(limit=self.limit),
+                            headers={"Connection": "close"}, rid=_request_id(scope))
         await response(scope, receive, send)
 
 
@@ -171,9 +180,7 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == _RID_HEADER), "")
-        rid = rid or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
+        rid = _request_id(scope)
         start = time.perf_counter()
         status = 0
 
@@ -196,16 +203,13 @@ class Observe:
                           scope["path"], rid)
             if status:  # the answer had started: nothing more can be said on this connection
                 raise
-            await JSONResponse({"error": f"internal error (request id {rid})",
-                                "request_id": rid}, status_code=500)(scope, receive, tagged)
+            await _problem(500, f"internal error (request id {rid})", rid=rid)(
+                scope, receive, tagged)
         route = getattr(scope.get("route"), "path", "unmatched")
         # BodyLimit replaces the answer to a body that streamed in over the limit with a 413.
         status = 413 if scope.get(TOO_LARGE_KEY) else status
         self.metrics.requests.labels(route, scope["method"], str(status)).inc()
         self.metrics.latency.labels(route).observe(time.perf_counter() - start)
-
-
-_RID_HEADER = REQUEST_ID.lower().encode("latin-1")
 
 
 def create_app(settings: Settings | None = None, filt: Filter | None = None) -> FastAPI:

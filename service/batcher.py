@@ -2,9 +2,9 @@
 
 Scoring has a fixed cost per model call on top of a cost per paragraph. Under load,
 documents waiting in the queue are handed to a scorer in one call; when a scorer is
-free, a lone request is scored at once, with no added wait. Every scorer ("lane") pulls from the one
-queue, so work goes where there is capacity, and a lane takes only an even share of
-the documents in the service (see ``_next_batch``), so that work is spread out.
+free, a lone request is scored at once, with no added wait. Every scorer ("lane") pulls
+from the one queue, so work goes where there is capacity, and a lane takes only an even
+share of the documents in the service (see ``_next_batch``), so that work is spread out.
 Scoring never runs on the event loop (see ``scorers``): /livez answers while a large
 document is scored.
 """
@@ -60,7 +60,7 @@ class Batcher:
         await self._queue.put(_Job(raw, fmt, policy, future))
         return await future
 
-    async def _next_batch(self, lane: int) -> list[_Job]:
+    async def _next_batch(self) -> list[_Job]:
         self._idle += 1
         try:
             jobs = [await self._queue.get()]
@@ -83,7 +83,7 @@ class Batcher:
 
     async def _run(self, lane: int, scorer: Scorer) -> None:
         while True:
-            jobs = [job for job in await self._next_batch(lane) if not job.future.done()]
+            jobs = [job for job in await self._next_batch() if not job.future.done()]
             if not jobs:  # every client of this batch went away
                 continue
             batch = [(job.raw, job.fmt, job.policy) for job in jobs]

@@ -8,7 +8,7 @@ idled, and each worker's scoring thread fought its own event loop for the GIL. H
 request goes to whichever scorer is free, scoring never holds the HTTP process's GIL,
 and there is one set of metrics.
 
-A scorer is a plain process running ``Filter`` on batches sent over a pipe. One that
+A scorer is a plain process running ``Filter`` on batches sent over a socket. One that
 dies (killed, out of memory) fails only the batch it held and is started again.
 """
 
@@ -95,9 +95,13 @@ class LocalScorer:
 _HEADER = struct.Struct("!Q")
 
 
-def _send(sock: socket.socket, obj: Any) -> None:
+def _frame(obj: Any) -> bytes:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_HEADER.pack(len(payload)) + payload)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _send(sock: socket.socket, obj: Any) -> None:
+    sock.sendall(_frame(obj))
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes:
@@ -150,7 +154,6 @@ class ProcessScorer:
     def __init__(self, model_dir: Path | None, max_bytes: int, name: str) -> None:
         self.model_dir = str(model_dir) if model_dir is not None else None
         self.max_bytes, self.name = max_bytes, name
-        self.facts: ModelFacts | None = None
         self._closing = False
         self._start()
 
@@ -179,16 +182,14 @@ class ProcessScorer:
             self.sock.settimeout(None)
         if message[0] != "ready":
             raise RuntimeError(f"{self.name} could not load the model: {message[1]}")
-        self.facts = ModelFacts(message[1], message[2])
-        return self.facts
+        return ModelFacts(message[1], message[2])
 
     async def score(self, jobs: Sequence[Job]) -> list[Outcome]:
         try:
             if self.streams is None:
                 self.streams = await asyncio.open_unix_connection(sock=self.sock)
             reader, writer = self.streams
-            payload = pickle.dumps(list(jobs), protocol=pickle.HIGHEST_PROTOCOL)
-            writer.write(_HEADER.pack(len(payload)) + payload)
+            writer.write(_frame(list(jobs)))
             await writer.drain()
             (n,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
             return pickle.loads(await reader.readexactly(n))
@@ -196,16 +197,15 @@ class ProcessScorer:
             if self._closing:
                 raise ScorerDied("the service is stopping") from None
             self._close_streams()
-            await anyio.to_thread.run_sync(self.proc.join, STOP_TIMEOUT_S)
+            await anyio.to_thread.run_sync(self._stop)
             code = self.proc.exitcode
             log.error("%s died (exit code %s) holding %d documents; starting it again",
                       self.name, code, len(jobs))
-            await anyio.to_thread.run_sync(self._restart)
+            await anyio.to_thread.run_sync(self._start_ready)
             raise ScorerDied(f"the scorer process died (exit code {code}) while scoring "
                              "this document") from None
 
-    def _restart(self) -> None:
-        self._stop()
+    def _start_ready(self) -> None:
         self._start()
         self.wait_ready()
 

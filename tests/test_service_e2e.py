@@ -10,7 +10,6 @@ seeds and one HTML page); the service must answer exactly what the CLI prints.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from benchmarks.service_load import children_of, is_scorer
 from filter import segment
 from filter.artifact import read_card
 from service.app import REQUEST_ID, TOO_LARGE, TOO_MANY
@@ -395,23 +395,7 @@ def test_uvicorn_with_the_app_factory_serves_the_same_app(start_server, docs, ap
 
 def scorer_pids(server: Server) -> list[int]:
     """The server's child processes that run a scorer."""
-    pids = []
-    for entry in Path("/proc").iterdir():  # by parent pid: ../task/*/children needs a
-        if entry.name.isdigit():           # kernel option
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:  # it ended while we looked
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == server.proc.pid:
-                pids.append(int(entry.name))
-    # A spawned process's command line runs multiprocessing.spawn's main (the resource
-    # tracker, also a child, runs another).
-    out = []
-    for p in pids:
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
-                out.append(p)
-    return out
+    return [pid for pid in children_of(server.proc.pid) if is_scorer(pid)]
 
 
 def scored_by(url: str) -> dict[str, float]:
