@@ -10,7 +10,9 @@ import argparse
 import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -18,19 +20,24 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from .artifact import MODEL_DIR, read_card
+from .batch import Tally, Task, dumps, rejected_rows
 from .core import DEFAULT_MAX_BYTES, Filter
-from .document import Document, Format
-from .errors import ContamFilterError, InputError
+from .document import Format
+from .errors import ContamFilterError
 from .inputs import decode, read_limited
 from .labels import LABELS, parse_labels
+from .parallel import Work, default_workers, score_chunks
 from .policy import DEFAULT_MIN_CONFIDENCE, Policy
-from .records import CLEAN, SCORE, error_record, job_for, output_record, parse_line
+from .progress import Progress
+from .records import CLEAN, SCORE
 from .result import Result
+from .sinks import JsonlSink, ParquetSink, open_text_output
+from .sources import Columns, Kind, SourceStats, records, sniff
 
 PROG = "contamfilter"
 SERVE = "serve"
 COMMANDS = (CLEAN, SCORE, SERVE)
-BATCH = 64  # JSON Lines records scored per model call
+BATCH = 64  # records scored per model call, and sent to a worker at a time
 
 # Exit codes.
 OK, FAILED, USAGE, DECODED_LOSSILY = 0, 1, 2, 3
@@ -43,6 +50,9 @@ examples:
   {PROG} clean --keep body,transcript a.txt   keep interview turns too
   {PROG} score --stats story.txt              per-paragraph labels and probabilities as JSON
   {PROG} clean --jsonl < docs.jsonl           records {{"id", "text"|"html", ...}} in and out
+  {PROG} clean --jsonl --workers 8 --progress --rejected dropped.jsonl crawl.jsonl.zst \
+      -o clean.parquet                        a corpus on 8 cores, with an audit trail
+  {PROG} clean crawl.warc.gz -o clean.jsonl   every HTML response of a WARC file
 
 labels: {", ".join(LABELS)}.
 exit status: 0 ok; 1 an input could not be processed (the others still were); 2 bad usage;
@@ -77,6 +87,16 @@ def _confidence_arg(value: str) -> float:
     if not 0.0 <= x <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return x
+
+
+def _workers_arg(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
 
 
 def _bytes_arg(value: str) -> int:
@@ -119,7 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
                         help='input is JSON Lines, one {"id", "text"|"html", ...} per line; '
                         "output is one JSON line per input line, in order")
     common.add_argument("--stats", action="store_true",
-                        help="print paragraph counts per label on stderr")
+                        help="print a run summary on stderr: documents in, out and errored, "
+                        "paragraphs per label, characters removed")
+    corpus = common.add_argument_group(
+        "corpus runs", "JSON Lines (also gzip- or zstd-compressed), Parquet and WARC input; "
+        "a Parquet or WARC file is recognised by its content, JSON Lines needs --jsonl")
+    corpus.add_argument("--workers", type=_workers_arg, default=None, metavar="N",
+                        help="processes scoring records, output kept in input order "
+                        f"(default: all cores, here {default_workers()})")
+    corpus.add_argument("--input-format", choices=("auto", *(k.value for k in Kind)),
+                        default="auto", help="read every FILE as this (default: by content)")
+    corpus.add_argument("--text-column", default="text", metavar="NAME",
+                        help="record field or Parquet column holding text (default: text)")
+    corpus.add_argument("--html-column", default="html", metavar="NAME",
+                        help="record field or Parquet column holding HTML, preferred when "
+                        "present (default: html)")
+    corpus.add_argument("-o", "--output", default=None, metavar="FILE",
+                        help="write here instead of standard output; .gz/.zst compress, "
+                        ".parquet writes Parquet")
+    corpus.add_argument("--output-format", choices=("auto", "jsonl", "parquet"),
+                        default="auto", help="default: parquet for a .parquet --output")
+    corpus.add_argument("--rejected", default=None, metavar="FILE",
+                        help="write every dropped paragraph here as JSON Lines (id, record, "
+                        "paragraph, label, score, text), to audit what was removed")
+    corpus.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show progress on stderr (default: when stderr is a terminal)")
     common.add_argument("--max-bytes", type=_bytes_arg, default=DEFAULT_MAX_BYTES, metavar="N",
                         help=f"largest document accepted (default: {DEFAULT_MAX_BYTES})")
     common.add_argument("--model", type=Path, default=None, metavar="DIR",
@@ -188,6 +232,13 @@ class Options:
     stats: bool
     max_bytes: int
     model: Path | None
+    workers: int = 1
+    input_format: Kind | None = None  # None: by content
+    columns: Columns = field(default_factory=Columns)
+    output: str | None = None
+    parquet_out: bool = False
+    rejected: str | None = None
+    progress: bool = False
 
 
 def parse_args(argv: list[str]) -> Options | argparse.Namespace:
@@ -209,33 +260,15 @@ def parse_args(argv: list[str]) -> Options | argparse.Namespace:
         stats=args.stats,
         max_bytes=args.max_bytes,
         model=args.model,
+        workers=args.workers or default_workers(),
+        input_format=None if args.input_format == "auto" else Kind(args.input_format),
+        columns=Columns(text=args.text_column, html=args.html_column),
+        output=args.output,
+        parquet_out=args.output_format == "parquet" or (
+            args.output_format == "auto" and str(args.output or "").endswith(".parquet")),
+        rejected=args.rejected,
+        progress=sys.stderr.isatty() if args.progress is None else args.progress,
     )
-
-
-@dataclass
-class Tally:
-    """What a run did, for --stats and the exit status."""
-
-    documents: int = 0
-    errors: int = 0
-    lossy: int = 0
-    labels: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
-    chars: int = 0
-    removed: int = 0
-
-    def add(self, result: Result) -> None:
-        self.documents += 1
-        for label, n in result.counts.items():
-            self.labels[label] += n
-        for p in result.paragraphs:
-            self.chars += len(p.text)
-            self.removed += 0 if p.kept else len(p.text)
-
-    def summary(self) -> str:
-        labels = ", ".join(f"{k} {v}" for k, v in self.labels.items())
-        share = self.removed / self.chars if self.chars else 0.0
-        return (f"{self.documents} documents, {sum(self.labels.values())} paragraphs "
-                f"({labels}); {share:.1%} of characters removed; {self.errors} errors")
 
 
 def _error(message: str) -> None:
@@ -266,9 +299,44 @@ def _emit(out: TextIO, opts: Options, result: Result, source: str, first: bool) 
     return True
 
 
-def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
+class Outputs:
+    """Where a run writes: results (stdout, a file, or Parquet) and the rejected file."""
+
+    def __init__(self, opts: Options) -> None:
+        self.results: JsonlSink | ParquetSink | None = None
+        self.rejected: JsonlSink | None = None
+        if opts.parquet_out:
+            self.results = ParquetSink(opts.output or "", opts.command, opts.columns.text,
+                                       opts.columns.html)
+        self.text = None if opts.parquet_out else open_text_output(opts.output)
+        if opts.rejected:
+            self.rejected = JsonlSink(opts.rejected)
+
+    def write(self, lines: list[Any]) -> None:
+        if isinstance(self.results, ParquetSink):
+            self.results.write(lines)
+        else:
+            assert self.text is not None
+            self.text.write("".join(lines))
+            self.text.flush()
+
+    def reject(self, rows: list[Any]) -> None:
+        if self.rejected is not None and rows:
+            self.rejected.write([r if isinstance(r, str) else dumps(r) for r in rows])
+
+    def close(self) -> None:
+        for sink in (self.results, self.rejected):
+            if sink is not None:
+                sink.close()
+        if self.text is not None and self.text is not sys.stdout:
+            self.text.close()
+
+
+def run_documents(filt: Filter, opts: Options, outputs: Outputs, tally: Tally,
+                  progress: Progress) -> None:
     first = True
-    for name in opts.files:
+    assert outputs.text is not None
+    for number, name in enumerate(opts.files, 1):
         what = _label(name)
         try:
             with _open(name) as fh:
@@ -286,63 +354,66 @@ def run_documents(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> Non
             _error(f"{what}: {exc}")
             continue
         tally.add(result)
-        if _emit(out, opts, result, "-" if name == "-" else name, first):
+        source = "-" if name == "-" else name
+        if _emit(outputs.text, opts, result, source, first):
             first = False
-        out.flush()
+        outputs.text.flush()
+        outputs.reject(rejected_rows({"id": source}, number, result))
+        progress.update(tally)
 
 
-def _jsonl_lines(opts: Options, tally: Tally) -> Iterator[tuple[str, int, bytes]]:
-    """(source, line number, line without its newline) for every input line."""
+def _work(opts: Options, tally: Tally, stats: SourceStats,
+          sources: deque[str]) -> Iterator[Work]:
+    """(task, up to BATCH records) for every file in turn; each chunk's source is
+    appended to ``sources``, in the order the chunks come back."""
     for name in opts.files:
         what = _label(name)
+        kind = opts.input_format or sniff(name) or Kind.JSONL
+        task = Task(opts.command, opts.policy, opts.fmt, opts.max_bytes, unit=kind.unit,
+                    rejected=opts.rejected is not None, encode=not opts.parquet_out,
+                    text_key=opts.columns.text, html_key=opts.columns.html,
+                    drop=(opts.columns.html,) if kind is Kind.WARC else ())
+        items: list[tuple[int, Any]] = []
         try:
-            with _open(name) as fh:
-                for number, line in enumerate(fh, 1):
-                    yield what, number, line[:-1] if line.endswith(b"\n") else line
+            for item in records(name, kind, opts.columns, stats):
+                items.append(item)
+                if len(items) >= BATCH:
+                    sources.append(what)
+                    yield task, items
+                    items = []
+        except ContamFilterError as exc:
+            tally.errors += 1
+            _error(f"{what}: {exc}")
         except OSError as exc:
             tally.errors += 1
             _error(f"cannot read {what}: {exc.strerror or exc}")
+        except (EOFError, ValueError) as exc:  # truncated or corrupt compressed/columnar data
+            tally.errors += 1
+            _error(f"cannot read {what}: {type(exc).__name__}: {exc}")
+        if items:
+            sources.append(what)
+            yield task, items
 
 
-def run_jsonl(filt: Filter, opts: Options, out: TextIO, tally: Tally) -> None:
-    # (record, its segmented document, or the error message for that line)
-    batch: list[tuple[dict[str, Any] | None, Document | str]] = []
+def run_records(filt: Filter, opts: Options, outputs: Outputs, tally: Tally,
+                progress: Progress) -> SourceStats:
+    stats = SourceStats()
+    sources: deque[str] = deque()
+    chunks = score_chunks(filt, _work(opts, tally, stats, sources), opts.workers, opts.model)
+    with closing(chunks):
+        for chunk in chunks:
+            what = sources.popleft()
+            for warning in chunk.warnings:
+                _error(f"{what} {warning}")
+            tally.merge(chunk.tally)
+            outputs.write(chunk.records)
+            outputs.reject(chunk.rejected)
+            progress.update(tally)
+    return stats
 
-    def flush() -> None:
-        docs = [doc for _record, doc in batch if isinstance(doc, Document)]
-        results = iter(filt.score_documents(docs, opts.policy))
-        for record, doc in batch:
-            if isinstance(doc, str):
-                tally.errors += 1
-                line = error_record(record, doc)
-            else:
-                result = next(results)
-                tally.add(result)
-                line = output_record(opts.command, record, result)
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-        out.flush()
-        batch.clear()
 
-    for what, number, raw_line in _jsonl_lines(opts, tally):
-        record = None
-        try:
-            if b"\0" in raw_line:
-                raise InputError(f"line {number}: binary data (NUL bytes)")
-            decoded = decode(raw_line)
-            if decoded.replaced:
-                _warn_lossy(f"{what} line {number}", decoded.replaced, decoded.first_bad, tally)
-            record = parse_line(decoded.text, number)
-            job = job_for(record, opts.fmt, opts.max_bytes)
-            # Segmented here, so that a record that fails does so alone, not its batch.
-            batch.append((record, filt.segment(job.raw, job.fmt)))
-        except ContamFilterError as exc:
-            message = str(exc)
-            if not message.startswith("line "):
-                message = f"line {number}: {message}"
-            batch.append((record, message))
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+def _record_mode(opts: Options) -> bool:
+    return opts.jsonl or opts.input_format is not None or any(map(sniff, opts.files))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,13 +422,22 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(opts, Options):
         return run_serve(opts)
     tally = Tally()
+    progress = Progress(sys.stderr, opts.progress)
+    stats = SourceStats()
+    outputs = None
     try:
+        record_mode = _record_mode(opts)
+        if opts.parquet_out and not record_mode:
+            _error("Parquet output needs record input: --jsonl, a Parquet or a WARC file")
+            return USAGE
         filt = Filter(opts.model, opts.policy, opts.max_bytes)
         log.info("model %s loaded", filt.version)
-        if opts.jsonl:
-            run_jsonl(filt, opts, sys.stdout, tally)
+        outputs = Outputs(opts)
+        if record_mode:
+            stats = run_records(filt, opts, outputs, tally, progress)
         else:
-            run_documents(filt, opts, sys.stdout, tally)
+            run_documents(filt, opts, outputs, tally, progress)
+        outputs.close()
     except ContamFilterError as exc:
         _error(str(exc))
         return FAILED
@@ -367,8 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         return OK
     except KeyboardInterrupt:
         return 130
-    if opts.stats:
+    progress.close(tally)
+    if opts.stats or opts.progress:
         _error(tally.summary())
+    if stats.warc_skipped:
+        log.info("%d WARC response records were not HTML and were skipped", stats.warc_skipped)
     if tally.errors:
         return FAILED
     return DECODED_LOSSILY if tally.lossy else OK

@@ -44,14 +44,15 @@ def parse_line(line: bytes | str, number: int) -> dict[str, Any]:
     return record
 
 
-def job_for(record: dict[str, Any], default_format: Format | None, max_bytes: int) -> Job:
-    """Which content to score: "html" if present, else "text"."""
-    if "html" in record and record["html"] is not None:
-        key, fmt = "html", Format.HTML
-    elif "text" in record and record["text"] is not None:
-        key, fmt = "text", default_format
+def job_for(record: dict[str, Any], default_format: Format | None, max_bytes: int,
+            text_key: str = "text", html_key: str = "html") -> Job:
+    """Which content to score: the HTML field if present, else the text field."""
+    if record.get(html_key) is not None:
+        key, fmt = html_key, Format.HTML
+    elif record.get(text_key) is not None:
+        key, fmt = text_key, default_format
     else:
-        raise InputError("record has neither a 'text' nor an 'html' field")
+        raise InputError(f"record has neither a '{text_key}' nor an '{html_key}' field")
     raw = record[key]
     if not isinstance(raw, str):
         raise InputError(f"'{key}' must be a string, got {type(raw).__name__}")
@@ -67,10 +68,12 @@ def error_record(record: dict[str, Any] | None, message: str) -> dict[str, Any]:
     return out
 
 
-def output_record(mode: str, record: dict[str, Any], result: Result) -> dict[str, Any]:
-    """The input record with the command's fields added (``clean`` replaces ``text``)."""
+def output_record(mode: str, record: dict[str, Any], result: Result,
+                  text_key: str = "text") -> dict[str, Any]:
+    """The input record with the command's fields added (``clean`` puts the clean text in
+    the text field, in place of the text it was given)."""
     report = result.report()
     if mode == CLEAN:
-        return {**record, "text": result.clean_text, "counts": report["counts"],
+        return {**record, text_key: result.clean_text, "counts": report["counts"],
                 "contamination": report["contamination"], "model": report["model"]}
     return {**record, **report}
