@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 EVAL_STAMP := $(VENV)/.eval-stamp
 CORPORA ?= ../shared/corpora
 
-.PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service eval clean
+.PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service bench-scale eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: $(EVAL_STAMP)
 ## make bench-throughput: one core, text mode vs its target, HTML mode vs trafilatura
 bench-throughput: $(EVAL_STAMP)
 	$(BIN)/python -m benchmarks.throughput $(if $(wildcard $(CORPORA)),--corpora $(CORPORA))
+
+## make bench-scale: CLI --workers 1 and 2 and Ray (2 CPUs) on 20,000 seed-sized records,
+## then the memory of a 1 GB JSON Lines run (reports/bench-scale.json; about 15 minutes)
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)
 
 ## make bench-service: load-test a real server with 2 scorer processes from a second process
 bench-service: $(STAMP)

@@ -10,6 +10,7 @@ output record per input record, in order (a record that cannot be scored becomes
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -162,4 +163,15 @@ def score_chunk(filt: Filter, task: Task, items: Sequence[tuple[int, Payload]]) 
 
 
 def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return json.dumps(record, ensure_ascii=False, default=_plain) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the non-JSON values a Parquet row can hold (timestamps, decimals, bytes)."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)  # Decimal, UUID and the like: their exact text

@@ -36,7 +36,8 @@ from .sources import Columns, Kind, SourceStats, records, sniff
 
 PROG = "contamfilter"
 SERVE = "serve"
-COMMANDS = (CLEAN, SCORE, SERVE)
+RAY = "ray"
+COMMANDS = (CLEAN, SCORE, SERVE, RAY)
 BATCH = 64  # records scored per model call, and sent to a worker at a time
 
 # Exit codes.
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log on stderr (-v info, -vv debug)")
-    sub = parser.add_subparsers(dest="command", metavar="{clean,score,serve}")
+    sub = parser.add_subparsers(dest="command", metavar="{clean,score,serve,ray}")
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--version", action="version", version=_version())
@@ -192,7 +193,70 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model folder (default: the shipped model)")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
+    _add_ray_parser(sub)
     return parser
+
+
+def _add_ray_parser(sub: Any) -> None:
+    ray = sub.add_parser(
+        RAY, help="clean or score a corpus on a Ray cluster (needs the 'ray' extra)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read JSON Lines (also .gz/.zst) or Parquet files, directories or globs;\n"
+        "score every record on a Ray cluster (one model per actor); write one output record\n"
+        "per input record as JSON Lines files into --output, and the dropped paragraphs\n"
+        "into --rejected. Output files are not in input order; records keep their fields,\n"
+        "id included. See docs/scaling.md.",
+        epilog=f"""examples:
+  {PROG} ray 'crawl/*.jsonl.gz' --output clean/ --rejected dropped/
+  RAY_ADDRESS=auto {PROG} ray s3://bucket/pages/ --input-format parquet --output s3://bucket/clean/
+""")
+    ray.add_argument("inputs", nargs="+", metavar="INPUT", help="files, directories or globs")
+    ray.add_argument("-o", "--output", required=True, metavar="DIR",
+                     help="directory for the output JSON Lines files")
+    ray.add_argument("--rejected", default=None, metavar="DIR",
+                     help="directory for the dropped paragraphs (JSON Lines)")
+    ray.add_argument("--mode", choices=(CLEAN, SCORE), default=CLEAN,
+                     help="what each output record holds, as the command of that name "
+                     "(default: clean)")
+    ray.add_argument("--input-format", choices=("auto", "jsonl", "parquet"), default="auto",
+                     help="default: .parquet files as Parquet, others as JSON Lines")
+    ray.add_argument("--text-column", default="text", metavar="NAME")
+    ray.add_argument("--html-column", default="html", metavar="NAME")
+    ray.add_argument("--keep", type=_labels_arg, default=None, metavar="LABELS",
+                     help="comma-separated labels to keep (default: body)")
+    ray.add_argument("--min-confidence", type=_confidence_arg, default=None, metavar="X")
+    ray.add_argument("--max-bytes", type=_bytes_arg, default=DEFAULT_MAX_BYTES, metavar="N")
+    ray.add_argument("--model", type=Path, default=None, metavar="DIR",
+                     help="model folder, readable on every node (default: the shipped one)")
+    ray.add_argument("--address", default=None,
+                     help="Ray cluster to join (default: RAY_ADDRESS, else a local cluster)")
+    ray.add_argument("--concurrency", type=_workers_arg, default=None, metavar="N",
+                     help="scoring actors (default: as many as the cluster's CPUs allow)")
+
+
+def run_ray(args: argparse.Namespace) -> int:
+    from .distributed import run
+
+    policy = Policy.build(keep=[k.value for k in args.keep] if args.keep else None,
+                          min_confidence=args.min_confidence)
+    try:
+        tally = run(args.inputs, args.output, args.rejected, command=args.mode,
+                    input_format=args.input_format, text_key=args.text_column,
+                    html_key=args.html_column, policy=policy, model_dir=args.model,
+                    max_bytes=args.max_bytes, concurrency=args.concurrency,
+                    address=args.address)
+    except ContamFilterError as exc:
+        _error(str(exc))
+        return FAILED
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a Ray failure: one line, not a page of remote traceback
+        _error(f"the Ray job failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return FAILED
+    _error(tally.summary())
+    if tally.errors:
+        return FAILED
+    return DECODED_LOSSILY if tally.lossy else OK
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -243,7 +307,9 @@ class Options:
 
 def parse_args(argv: list[str]) -> Options | argparse.Namespace:
     args = build_parser().parse_args(_with_default_command(argv))
-    if args.command == SERVE:
+    if args.command in (SERVE, RAY):
+        logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s",
+                            stream=sys.stderr)
         return args
     verbosity = min(args.verbose + args.sub_verbose, 2)
     logging.basicConfig(
@@ -420,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     opts = parse_args(argv)
     if not isinstance(opts, Options):
-        return run_serve(opts)
+        return run_ray(opts) if opts.command == RAY else run_serve(opts)
     tally = Tally()
     progress = Progress(sys.stderr, opts.progress)
     stats = SourceStats()
