@@ -98,6 +98,7 @@ class Task:
     text_key: str = "text"  # the record fields holding the document
     html_key: str = "html"
     drop: tuple[str, ...] = ()  # input fields left out of the output (a WARC page's HTML)
+    explain: bool = False  # add each paragraph's reasons (score)
     encode: bool = False  # JSON-encode the output here (where the CPU is spare)
 
 
@@ -142,7 +143,7 @@ def score_chunk(filt: Filter, task: Task, items: Sequence[tuple[int, Payload]]) 
     prepared = [(number, *_prepare(filt, task, number, payload, chunk))
                 for number, payload in items]
     docs = [doc for _n, _r, doc in prepared if isinstance(doc, Document)]
-    results = iter(filt.score_documents(docs, task.policy))
+    results = iter(filt.score_documents(docs, task.policy, task.explain))
     for number, record, doc in prepared:
         if isinstance(doc, str):
             chunk.tally.errors += 1

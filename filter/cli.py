@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--stats", action="store_true",
                         help="print a run summary on stderr: documents in, out and errored, "
                         "paragraphs per label, characters removed")
+    common.add_argument("--explain", action="store_true",
+                        help="score: add each paragraph's reasons (the 3 features that "
+                        "pushed it most towards its label, with weights in log-odds)")
     corpus = common.add_argument_group(
         "corpus runs", "JSON Lines (also gzip- or zstd-compressed), Parquet and WARC input; "
         "a Parquet or WARC file is recognised by its content, JSON Lines needs --jsonl")
@@ -193,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model folder (default: the shipped model)")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--allow-save", type=Path, default=None, metavar="DIR",
+                       help="let the review page (GET /) save labeled documents into DIR, "
+                       "never overwriting a file (default: CONTAMFILTER_ALLOW_SAVE, else off)")
     _add_ray_parser(sub)
     return parser
 
@@ -271,7 +277,10 @@ def run_serve(args: argparse.Namespace) -> int:
     if workers < 1:
         _error("--workers must be at least 1")
         return USAGE
-    serve(args.host, args.port, workers, args.model, args.log_level)
+    if args.allow_save is not None and not args.allow_save.is_dir():
+        _error(f"--allow-save: {args.allow_save} is not a directory")
+        return USAGE
+    serve(args.host, args.port, workers, args.model, args.log_level, args.allow_save)
     return OK
 
 
@@ -303,6 +312,7 @@ class Options:
     parquet_out: bool = False
     rejected: str | None = None
     progress: bool = False
+    explain: bool = False
 
 
 def parse_args(argv: list[str]) -> Options | argparse.Namespace:
@@ -334,6 +344,7 @@ def parse_args(argv: list[str]) -> Options | argparse.Namespace:
             args.output_format == "auto" and str(args.output or "").endswith(".parquet")),
         rejected=args.rejected,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
+        explain=args.explain and args.command == SCORE,
     )
 
 
@@ -410,7 +421,7 @@ def run_documents(filt: Filter, opts: Options, outputs: Outputs, tally: Tally,
             decoded = decode(data)
             if decoded.replaced:
                 _warn_lossy(what, decoded.replaced, decoded.first_bad, tally)
-            result = filt.score(decoded.text, opts.fmt, opts.policy)
+            result = filt.score(decoded.text, opts.fmt, opts.policy, opts.explain)
         except OSError as exc:
             tally.errors += 1
             _error(f"cannot read {what}: {exc.strerror or exc}")
@@ -438,7 +449,8 @@ def _work(opts: Options, tally: Tally, stats: SourceStats,
         task = Task(opts.command, opts.policy, opts.fmt, opts.max_bytes, unit=kind.unit,
                     rejected=opts.rejected is not None, encode=not opts.parquet_out,
                     text_key=opts.columns.text, html_key=opts.columns.html,
-                    drop=(opts.columns.html,) if kind is Kind.WARC else ())
+                    drop=(opts.columns.html,) if kind is Kind.WARC else (),
+                    explain=opts.explain)
         items: list[tuple[int, Any]] = []
         try:
             for item in records(name, kind, opts.columns, stats):

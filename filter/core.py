@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,16 +75,44 @@ class Filter:
         return out
 
     def score_documents(self, documents: Sequence[Document],
-                        policy: Policy | Sequence[Policy] | None = None) -> list[Result]:
-        """One model call for all ``documents``; ``policy`` may differ per document."""
+                        policy: Policy | Sequence[Policy] | None = None,
+                        explain: bool | Sequence[bool] = False) -> list[Result]:
+        """One model call for all ``documents``; ``policy`` and ``explain`` (add each
+        paragraph's reasons) may differ per document."""
         policies = (list(policy) if isinstance(policy, Sequence)
                     else [policy or self.policy] * len(documents))
-        return [self._result(doc, proba, pol) for doc, proba, pol
-                in zip(documents, self.probabilities(documents), policies, strict=True)]
+        explains = list(explain) if isinstance(explain, Sequence) else [explain] * len(documents)
+        probas = self.probabilities(documents)
+        results = [self._result(doc, proba, pol) for doc, proba, pol
+                   in zip(documents, probas, policies, strict=True)]
+        wanted = [k for k, e in enumerate(explains) if e]
+        if wanted:
+            results = self._explained(results, [documents[k] for k in wanted],
+                                      [probas[k] for k in wanted], wanted)
+        return results
+
+    def _explained(self, results: list[Result], docs: list[Document],
+                   probas: list[np.ndarray], slots: list[int]) -> list[Result]:
+        from .explain import REPEAT, explain_rows
+
+        proba = np.vstack(probas)
+        model_labels = [LABELS[k] for k in proba.argmax(axis=1)]
+        reasons = iter(explain_rows(self.model, rows_of(docs), proba, model_labels))
+        labels = iter(model_labels)
+        results = list(results)
+        for k in slots:
+            paragraphs = []
+            for p in results[k].paragraphs:
+                why, model_label = next(reasons), next(labels)
+                # A repeat is boilerplate by the policy's rule, not by the model.
+                why = (REPEAT,) if p.label.value != model_label else why
+                paragraphs.append(replace(p, reasons=why))
+            results[k] = replace(results[k], paragraphs=tuple(paragraphs))
+        return results
 
     def score(self, raw: str, fmt: Format | str | None = None,
-              policy: Policy | None = None) -> Result:
-        return self.score_documents([self.segment(raw, fmt)], policy)[0]
+              policy: Policy | None = None, explain: bool = False) -> Result:
+        return self.score_documents([self.segment(raw, fmt)], policy, explain)[0]
 
     def score_many(self, raws: Iterable[str], fmt: Format | str | None = None,
                    policy: Policy | None = None) -> list[Result]:

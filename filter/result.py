@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .labels import LABELS, Label
+
+if TYPE_CHECKING:
+    from .explain import Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,10 +17,14 @@ class ScoredParagraph:
     label: Label
     scores: dict[str, float]
     kept: bool
+    reasons: tuple[Reason, ...] | None = None  # when asked for (explain=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "label": self.label.value, "scores": self.scores,
-                "kept": self.kept}
+        out = {"text": self.text, "label": self.label.value, "scores": self.scores,
+               "kept": self.kept}
+        if self.reasons is not None:
+            out["reasons"] = [r.to_dict() for r in self.reasons]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

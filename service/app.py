@@ -31,6 +31,7 @@ from filter.records import error_record, job_for
 
 from .batcher import Batcher
 from .metrics import Metrics
+from .review import review_router
 from .schemas import (
     EMPTY_CONTENT,
     BatchDocument,
@@ -258,7 +259,8 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
     async def score_one(request: Request, body: ScoreRequest) -> Result:
         raw, fmt = (body.html, "html") if body.html is not None else (body.text, None)
         try:
-            return await request.app.state.batcher.score(raw, fmt, policy_of(body))
+            return await request.app.state.batcher.score(raw, fmt, policy_of(body),
+                                                         body.explain)
         except ContamFilterError as exc:
             raise _BadInput(str(exc)) from None
 
@@ -331,7 +333,8 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
             libraries=card.get("libraries", {}),
         )
 
-    @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"])
+    @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"],
+              response_model_exclude_none=True)  # no "reasons": null unless asked for
     async def score(body: ScoreRequest, request: Request, _: LoadedModel) -> dict[str, Any]:
         result = await score_one(request, body)
         count(result)
@@ -370,6 +373,9 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
     async def prometheus() -> Response:
         data, ctype = metrics.render()
         return Response(data, media_type=ctype)
+
+    # The review page at / and its seed-file routes (service/review.py).
+    app.include_router(review_router(settings, json_only))
 
     app.add_middleware(Observe, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, metrics=metrics)

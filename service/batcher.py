@@ -28,6 +28,7 @@ class _Job:
     raw: str
     fmt: Format | str | None
     policy: Policy
+    explain: bool
     future: asyncio.Future
 
 
@@ -54,10 +55,11 @@ class Batcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    async def score(self, raw: str, fmt: Format | str | None, policy: Policy) -> Result:
+    async def score(self, raw: str, fmt: Format | str | None, policy: Policy,
+                    explain: bool = False) -> Result:
         """The document's Result; ContamFilterError for input the library refuses."""
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(raw, fmt, policy, future))
+        await self._queue.put(_Job(raw, fmt, policy, explain, future))
         return await future
 
     async def _next_batch(self) -> list[_Job]:
@@ -86,7 +88,7 @@ class Batcher:
             jobs = [job for job in await self._next_batch() if not job.future.done()]
             if not jobs:  # every client of this batch went away
                 continue
-            batch = [(job.raw, job.fmt, job.policy) for job in jobs]
+            batch = [(job.raw, job.fmt, job.policy, job.explain) for job in jobs]
             self._held[lane] = len(jobs)
             try:
                 outcomes = await scorer.score(batch)

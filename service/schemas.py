@@ -36,6 +36,7 @@ class Content(BaseModel):
 
 
 class ScoreRequest(Content, Options):
+    explain: bool = Field(False, description="add each paragraph's reasons (top 3)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"text": "Share post:\n\nThe council voted on Tuesday.", "keep": ["body"]}]})
 
@@ -56,11 +57,20 @@ class BatchRequest(Options):
         ..., description="documents, scored in order; each {\"id\", \"text\"|\"html\"}")
 
 
+class Reason(BaseModel):
+    feature: str = Field(..., description="the model's name for the feature")
+    text: str = Field(..., description="the feature in words, and which way this paragraph "
+                      "differs from its page's average")
+    weight: float = Field(..., description="log-odds towards the paragraph's label")
+
+
 class Paragraph(BaseModel):
     text: str
     label: str = Field(..., description=f"one of {', '.join(LABELS)}")
     scores: dict[str, float]
     kept: bool
+    reasons: list[Reason] | None = Field(
+        None, description="with explain: the features that pushed it most towards its label")
 
 
 class CleanResponse(BaseModel):

@@ -37,7 +37,7 @@ log = logging.getLogger("contamfilter.service")
 START_TIMEOUT_S = 300.0  # loading and verifying a model takes seconds; a slow disk, more
 STOP_TIMEOUT_S = 10.0
 
-Job = tuple[str, "Format | str | None", Policy]
+Job = tuple[str, "Format | str | None", Policy, bool]  # raw, format, policy, explain
 Outcome = Result | BaseException
 
 
@@ -57,14 +57,15 @@ def score_jobs(filt: Filter, jobs: Sequence[Job]) -> list[Outcome]:
     """Each job's Result, or the library's error for input it refuses: one model call."""
     outcomes: list[Outcome | None] = []
     docs, slots = [], []
-    for k, (raw, fmt, _policy) in enumerate(jobs):
+    for k, (raw, fmt, _policy, _explain) in enumerate(jobs):
         try:
             docs.append(filt.segment(raw, fmt))
             slots.append(k)
             outcomes.append(None)
         except ContamFilterError as exc:
             outcomes.append(exc)
-    results = filt.score_documents(docs, [jobs[k][2] for k in slots])
+    results = filt.score_documents(docs, [jobs[k][2] for k in slots],
+                                   [jobs[k][3] for k in slots])
     for k, result in zip(slots, results, strict=True):
         outcomes[k] = result
     return outcomes  # type: ignore[return-value]

@@ -13,7 +13,8 @@ from .settings import Settings
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          model_dir: Path | None = None, log_level: str = "info") -> None:
+          model_dir: Path | None = None, log_level: str = "info",
+          allow_save: Path | None = None) -> None:
     import uvicorn
 
     from .app import create_app
@@ -21,5 +22,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     overrides: dict[str, object] = {"workers": workers}
     if model_dir is not None:
         overrides["model_dir"] = model_dir
+    if allow_save is not None:
+        overrides["allow_save"] = allow_save
     app = create_app(Settings(**overrides))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

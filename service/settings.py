@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from filter.core import DEFAULT_MAX_BYTES
@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     batch_wait_ms: float = Field(
         2.0, ge=0, le=100, description="when every other scorer is busy, how long a free "
         "one waits for more documents before it calls the model (0: never)")
+    allow_save: Path | None = Field(
+        None, description="folder the review page's 'Save to seeds' writes into "
+        "(default: saving is off)")
+
+    @field_validator("allow_save", mode="before")
+    @classmethod
+    def _existing_folder(cls, value: object) -> Path | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # CONTAMFILTER_ALLOW_SAVE= (empty): off, not the current folder
+        path = Path(str(value))
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a directory")
+        return path.resolve()
 
 
 @lru_cache

@@ -47,8 +47,12 @@ def test_one_scorer_takes_what_waits_up_to_the_batch_limit(filt, real_seeds):
 
 
 def test_score_jobs_answers_each_job_or_its_input_error(filt, real_seeds):
-    outcomes = score_jobs(filt, [(real_seeds[0].raw, None, Policy()), (12345, None, Policy()),
-                                 (real_seeds[1].raw, None, Policy.build("body,promo"))])
+    outcomes = score_jobs(filt, [(real_seeds[0].raw, None, Policy(), False),
+                                 (12345, None, Policy(), False),
+                                 (real_seeds[1].raw, None, Policy.build("body,promo"), True)])
     assert outcomes[0] == filt.score(real_seeds[0].raw)
     assert isinstance(outcomes[1], Exception) and "expected text" in str(outcomes[1])
-    assert outcomes[2] == filt.score(real_seeds[1].raw, policy=Policy.build("body,promo"))
+    assert outcomes[2] == filt.score(real_seeds[1].raw, policy=Policy.build("body,promo"),
+                                     explain=True)
+    assert all(p.reasons is None for p in outcomes[0].paragraphs)
+    assert all(p.reasons is not None for p in outcomes[2].paragraphs)

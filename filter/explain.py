@@ -1,0 +1,249 @@
+"""Why a paragraph got its label: the features that pushed it there, in words.
+
+A paragraph's probabilities come from two models (``classifier``): a four-way logistic
+model (words, shape, position, page facts, and its neighbours' first-pass scores) and,
+in a model trained on real pages, a body-versus-rest gate of boosted trees. Both are
+read the same way, as log-odds contributions per named feature:
+
+- logistic: (x - the document's average x) times (coefficient of the label - coefficient
+  of body), so a reason says what sets this paragraph apart on its own page; scaled by
+  the weight the product of experts gives the four-way model;
+- trees: the path contributions of the gate (each split's change of the node value, the
+  Saabas decomposition; the contributions and the tree's start add up to its raw score),
+  negated when the label is not body, since the gate only says "body or not".
+
+"Towards its label" means away from body for a paragraph dropped as furniture, teaser or
+transcript, and away from the runner-up label for a body paragraph. The strongest three
+contributions (by default) are named in words by ``describe``.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .classifier import ParagraphClassifier, context_matrix, context_names
+from .features import Row, _group
+from .inference import _trees, trees_positive
+from .labels import LABELS
+
+TOP = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    feature: str  # the column's name, as the model card and feature_names() give it
+    text: str  # the same, in words, and which way this paragraph differs
+    weight: float  # log-odds towards the paragraph's label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"feature": self.feature, "text": self.text, "weight": round(self.weight, 4)}
+
+
+REPEAT = Reason("policy: drop repeats", "repeats an earlier paragraph word for word "
+                "(dropped by rule, whatever the model says)", 0.0)
+
+
+# --- words ------------------------------------------------------------------------
+
+# (when this paragraph has more of it than its page's average, when less)
+_PHRASES = {
+    "similarity to rest of document": ("on the topic of this document",
+                                       "off-topic for this document"),
+    "similarity to long paragraphs": ("reads like the article's long paragraphs",
+                                      "unlike the article's long paragraphs"),
+    "best similarity to another paragraph": ("close to another paragraph here",
+                                             "unlike any other paragraph here"),
+    "similarity to neighbours": ("on the topic of its neighbours",
+                                 "off the topic of its neighbours"),
+    "similarity to document opening": ("on the topic of the opening",
+                                       "off the topic of the opening"),
+    "short and on topic": ("short but on topic", "not a short on-topic line"),
+    "no content words": ("no content words", "has content words"),
+    "log chars": ("longer than most paragraphs here", "shorter than most paragraphs here"),
+    "log words": ("more words than most paragraphs here", "fewer words than most here"),
+    "one word": ("a single word", "more than one word"),
+    "up to three words": ("three words or fewer", "more than three words"),
+    "long paragraph": ("a long paragraph (40+ words)", "not a long paragraph"),
+    "log sentences": ("several sentences", "few sentences"),
+    "mean word length": ("long words", "short words"),
+    "html link density": ("link-dense block", "few links"),
+    "html emphasised text": ("mostly emphasised text", "little emphasised text"),
+    "html depth": ("deeply nested in the page", "shallow in the page"),
+    "relative position": ("late in the page", "early in the page"),
+    "no closing punctuation": ("no closing punctuation", "ends with punctuation"),
+    "speaker tags nearby": ("speaker tags nearby", "no speaker tags nearby"),
+    "speaker tags in document": ("a document with speaker tags", "few speaker tags"),
+    "questions nearby": ("questions nearby", "no questions nearby"),
+    "in the wordiest container": ("in the page's wordiest block", "outside the page's wordiest "
+                                  "block"),
+    "inside wordiest container": ("inside the page's wordiest block", "outside the page's "
+                                  "wordiest block"),
+}
+_NOUNS = ("speaker tag", "bold speaker tag", "markdown heading", "list item", "template junk")
+_WHO = {"previous paragraph": "the previous paragraph", "next paragraph": "the next paragraph",
+        "paragraph before previous": "the paragraph before the previous one",
+        "paragraph after next": "the paragraph after the next one",
+        "paragraphs within three": "nearby paragraphs", "whole document": "the whole page",
+        "rest of document after": "the rest of the page after it",
+        "document before": "the page before it"}
+_LOOKS = re.compile(r"^(.*) looks like (\w+)(?: \(gate\))?$")
+_KIND = {"body": "article text", "other": "page furniture"}
+
+
+def describe(name: str, higher: bool | None) -> str:
+    """A feature's name in words, for a paragraph with more (``higher``) or less of it
+    than its page's average; None: the same as the average (a fact of the whole page)."""
+    if higher is None:  # a fact of the whole page: named as such, or as the page has it
+        bare = name.removesuffix(" (gate)")
+        if bare.startswith("log "):
+            return f"number of {bare[4:]}"
+        if bare in _PHRASES:
+            return bare
+        higher = True
+    if name in _PHRASES:
+        return _PHRASES[name][0 if higher else 1]
+    if name.startswith("word '"):
+        word = name[len("word "):]
+        return f"the words {word}" if " " in word else (
+            f"the word {word}" if higher else f"lacks the word {word} used elsewhere here")
+    for prefix, yes, no in (("class=", "in an element of class '{}'", "not in a '{}' element"),
+                            ("inside=", "inside a '{}' section", "not inside a '{}' section"),
+                            ("tag=", "a <{}> block", "not a <{}> block")):
+        if name.startswith(prefix):
+            return (yes if higher else no).format(name[len(prefix):])
+    for side in ("previous", "next"):
+        if name.startswith(f"{side}: "):
+            return f"{side} paragraph: {describe(name[len(side) + 2:], higher)}"
+        if name == f"{side} paragraph exists":
+            return f"has a {side} paragraph" if higher else f"no {side} paragraph"
+    match = _LOOKS.match(name)
+    if match:
+        who, kind = _WHO.get(match.group(1), match.group(1)), match.group(2)
+        kind = _KIND.get(kind, kind)
+        verb = "look" if who.endswith("paragraphs") else "looks"
+        return f"{who} {verb} like {kind}" if higher else f"{who} {verb} less like {kind}"
+    if name.startswith("share of "):
+        return f"{'high' if higher else 'low'} {name}"
+    if name.startswith("log "):
+        return f"{'more' if higher else 'fewer'} {name[4:]}"
+    if higher:
+        return name
+    for verb, negated in (("ends with", "does not end with"), ("starts with", "does not start "
+                          "with"), ("contains", "does not contain"), ("repeats", "does not "
+                          "repeat"), ("repeated", "not repeated")):
+        if name.startswith(verb):
+            return negated + name[len(verb):]
+    if name.startswith(_NOUNS) or name.endswith(" at start"):
+        return f"no {name}"
+    return f"not {name}"
+
+
+# --- contributions ----------------------------------------------------------------
+
+
+def tree_contributions(model: Any, X: np.ndarray) -> tuple[np.ndarray, float]:
+    """(rows x features) path contributions of a binary boosted-trees model, towards its
+    positive class in log-odds, and the start they add to: contributions.sum(axis=1) +
+    start is the model's raw score for each row."""
+    trees = _trees(model)
+    own = np.arange(len(trees.value))
+    leaf = trees.left == own
+    # scikit-learn shrinks leaf values by the learning rate, not the inner nodes' values.
+    value = np.where(leaf, trees.value, trees.value * model.learning_rate)
+    n = X.shape[0]
+    at = np.broadcast_to(trees.roots, (n, len(trees.roots))).copy()
+    rows = np.broadcast_to(np.arange(n)[:, None], at.shape)
+    out = np.zeros((n, X.shape[1]))
+    nan = bool(np.isnan(X).any())
+    for _ in range(trees.depth):
+        feature = trees.feature[at]
+        x = X[rows, feature]
+        left = x <= trees.threshold[at]
+        if nan:
+            left = np.where(np.isnan(x), trees.missing_left[at], left)
+        nxt = np.where(left, trees.left[at], trees.right[at])
+        np.add.at(out, (rows, feature), value[nxt] - value[at])
+        at = nxt
+    return out, trees.baseline + float(value[trees.roots].sum())
+
+
+_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _names(model: ParagraphClassifier) -> tuple[np.ndarray, np.ndarray | None]:
+    """Column names of the four-way stage two's matrix, and of the gate's."""
+    cached = _NAMES.get(model)
+    if cached is None:
+        names = np.array(model.feature_names(), dtype=object)
+        gate = None
+        if model.gate_ is not None:
+            local = model.features_.get_feature_names_out()
+            gate = np.array(list(local[model.gate_.columns_])
+                            + [f"{n} (gate)" for n in context_names(("body", "other"))],
+                            dtype=object)
+        cached = _NAMES[model] = (names, gate)
+    return cached
+
+
+def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndarray,
+                 labels: Sequence[str], top: int = TOP) -> list[tuple[Reason, ...]]:
+    """The ``top`` strongest reasons for each row's label (``labels``, one per row)."""
+    if not len(rows):
+        return []
+    names, gate_names = _names(model)
+    X = model.features_.transform(rows).tocsr()
+    Z = model.types_.combined(rows, X)
+    coef = model.types_.context_.coef_
+    row_of = {str(c): k for k, c in enumerate(model.types_.context_.classes_)}
+    label_col = [LABELS.index(label) for label in labels]
+    # The runner-up label of a body paragraph is what it was told apart from.
+    ranked = np.argsort(-proba, axis=1)
+    ref_col = [ranked[i, 1] if label_col[i] == 0 else 0 for i in range(len(rows))]
+    scale = model.types_weight if model.gate_ is not None else 1.0
+    gate = None
+    if model.gate_ is not None:
+        D = model.gate_._dense(X)
+        body = trees_positive(model.gate_.local_, D)
+        first = np.column_stack([body, 1.0 - body])
+        G = np.hstack([D, context_matrix(rows, first)])
+        gate = (G, tree_contributions(model.gate_.context_, G)[0])
+    out: list[tuple[Reason, ...]] = [()] * len(rows)
+    for _doc, positions in _group(rows):
+        pos = np.array(positions)
+        sub = Z[pos]
+        cols = np.unique(sub.indices)
+        dense = sub[:, cols].toarray()
+        diff = dense - dense.mean(axis=0) if len(pos) > 1 else dense
+        if gate is not None:
+            g_sub = gate[0][pos]
+            g_diff = g_sub - g_sub.mean(axis=0) if len(pos) > 1 else g_sub
+        for k, i in enumerate(pos):
+            lab, ref = LABELS[label_col[i]], LABELS[ref_col[i]]
+            if lab not in row_of or ref not in row_of:
+                continue
+            w = coef[row_of[lab], cols] - coef[row_of[ref], cols]
+            weights: dict[str, tuple[float, bool | None]] = {}  # name -> (weight, higher)
+            linear = diff[k] * w * scale
+            for c in np.flatnonzero(linear):
+                weights[names[cols[c]]] = (float(linear[c]), _direction(diff[k, c]))
+            if gate is not None:
+                G, contrib = gate
+                sign = 1.0 if lab == "body" else -1.0
+                for c in np.flatnonzero(contrib[i]):
+                    name = gate_names[c]
+                    prior = weights.get(name, (0.0, _direction(g_diff[k, c])))
+                    weights[name] = (prior[0] + sign * float(contrib[i, c]), prior[1])
+            best = sorted(weights.items(), key=lambda kv: -kv[1][0])[:top]
+            out[i] = tuple(Reason(name, describe(name, higher), weight)
+                           for name, (weight, higher) in best if weight > 0)
+    return out
+
+
+def _direction(diff: float) -> bool | None:
+    return None if abs(diff) < 1e-12 else bool(diff > 0)
