@@ -43,11 +43,17 @@ def trees_positive(model: HistGradientBoostingClassifier, X: np.ndarray) -> np.n
     if X.shape[0] <= _FEW_ROWS:
         return expit(trees.packed_raw(X))
     raw = np.full(X.shape[0], trees.baseline)
-    out = np.empty(X.shape[0])
-    for (tree,) in model._predictors:
-        _predict_from_raw_data(tree.nodes, X, tree.raw_left_cat_bitsets, trees.known,
-                               trees.index_map, 1, out)
-        raw += out
+    out = np.empty(min(X.shape[0], _BLOCK_ROWS))
+    # Every tree over a block of rows that stays in cache, then the next block: over all
+    # rows at once, each tree re-read the whole matrix from memory (64 pages: 9,636 rows of
+    # 506 columns, 39 MB; 273 -> 107 ms per model). Each row's additions keep their order.
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = X[start:start + _BLOCK_ROWS]
+        part, acc = out[:len(block)], raw[start:start + _BLOCK_ROWS]
+        for (tree,) in model._predictors:
+            _predict_from_raw_data(tree.nodes, block, tree.raw_left_cat_bitsets, trees.known,
+                                   trees.index_map, 1, part)
+            acc += part
     return expit(raw)
 
 
@@ -55,6 +61,7 @@ def trees_positive(model: HistGradientBoostingClassifier, X: np.ndarray) -> np.n
 # routine per tree (a short document: 0.37 instead of 0.79 ms for 120 trees on 3 rows);
 # above it, the per-row work of numpy's gathers costs more.
 _FEW_ROWS = 12
+_BLOCK_ROWS = 256
 _TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

@@ -72,3 +72,13 @@ def test_trees_with_missing_values_match_predict_proba():
     assert np.isnan(few).any()
     np.testing.assert_allclose(trees_positive(model, few), model.predict_proba(few)[:, 1],
                                rtol=0, atol=1e-12)
+
+
+def test_gate_trees_in_blocks_of_rows_match_predict_proba_bit_for_bit(matrices):
+    model, _rows, X = matrices
+    D = model.gate_._dense(X)
+    assert D.shape[0] > 700
+    for n in (255, 256, 257, 700):  # one block, exactly one, one and a row, several
+        part = np.ascontiguousarray(D[:n])
+        assert np.array_equal(trees_positive(model.gate_.local_, part),
+                              model.gate_.local_.predict_proba(part)[:, 1])
