@@ -214,35 +214,58 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
         G = np.hstack([D, context_matrix(rows, first)])
         gate = (G, tree_contributions(model.gate_.context_, G)[0])
     out: list[tuple[Reason, ...]] = [()] * len(rows)
+    body_col = row_of.get("body", -1)
     for _doc, positions in _group(rows):
         pos = np.array(positions)
         sub = Z[pos]
         cols = np.unique(sub.indices)
         dense = sub[:, cols].toarray()
         diff = dense - dense.mean(axis=0) if len(pos) > 1 else dense
-        if gate is not None:
-            g_sub = gate[0][pos]
-            g_diff = g_sub - g_sub.mean(axis=0) if len(pos) > 1 else g_sub
+        lab = np.array([row_of.get(LABELS[label_col[i]], -1) for i in pos])
+        ref = np.array([row_of.get(LABELS[ref_col[i]], -1) for i in pos])
+        linear = diff * (coef[lab][:, cols] - coef[ref][:, cols]) * scale
+        # One row of weights (and of differences from the page's average, which say how
+        # to word a feature) per paragraph, over the linear columns and then the gate's.
+        if gate is None:
+            weight, higher, named = linear, np.where(linear != 0, diff, 0.0), names[cols]
+        else:
+            weight, higher, named = _with_gate(model, names, gate_names, gate, pos, cols,
+                                               linear, diff, lab == body_col)
         for k, i in enumerate(pos):
-            lab, ref = LABELS[label_col[i]], LABELS[ref_col[i]]
-            if lab not in row_of or ref not in row_of:
+            if lab[k] < 0 or ref[k] < 0:
                 continue
-            w = coef[row_of[lab], cols] - coef[row_of[ref], cols]
-            weights: dict[str, tuple[float, bool | None]] = {}  # name -> (weight, higher)
-            linear = diff[k] * w * scale
-            for c in np.flatnonzero(linear):
-                weights[names[cols[c]]] = (float(linear[c]), _direction(diff[k, c]))
-            if gate is not None:
-                G, contrib = gate
-                sign = 1.0 if lab == "body" else -1.0
-                for c in np.flatnonzero(contrib[i]):
-                    name = gate_names[c]
-                    prior = weights.get(name, (0.0, _direction(g_diff[k, c])))
-                    weights[name] = (prior[0] + sign * float(contrib[i, c]), prior[1])
-            best = sorted(weights.items(), key=lambda kv: -kv[1][0])[:top]
-            out[i] = tuple(Reason(name, describe(name, higher), weight)
-                           for name, (weight, higher) in best if weight > 0)
+            best = np.argsort(-weight[k], kind="stable")[:top]
+            out[i] = tuple(Reason(named[c], describe(named[c], _direction(higher[k, c])),
+                                  float(weight[k, c])) for c in best if weight[k, c] > 0)
     return out
+
+
+def _with_gate(model: ParagraphClassifier, names: np.ndarray, gate_names: np.ndarray,
+               gate: tuple[np.ndarray, np.ndarray], pos: np.ndarray, cols: np.ndarray,
+               linear: np.ndarray, diff: np.ndarray,
+               is_body: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The linear weights plus the gate's, over the union of their columns: the gate's
+    page columns are columns of the linear stage too (one feature, one reason), its
+    neighbour columns come after."""
+    G, contrib = gate
+    local = model.gate_.columns_
+    index = np.union1d(cols, local)
+    at_linear, at_gate = np.searchsorted(index, cols), np.searchsorted(index, local)
+    g = contrib[pos] * np.where(is_body, 1.0, -1.0)[:, None]
+    g_sub = G[pos]
+    g_diff = g_sub - g_sub.mean(axis=0) if len(pos) > 1 else g_sub
+    n = len(local)
+    weight = np.zeros((len(pos), len(index) + G.shape[1] - n))
+    higher = np.zeros_like(weight)
+    weight[:, at_linear] = linear
+    higher[:, at_linear] = np.where(linear != 0, diff, 0.0)
+    weight[:, at_gate] += g[:, :n]
+    # A column the linear stage says nothing about is worded by the gate's difference.
+    current = higher[:, at_gate]
+    higher[:, at_gate] = np.where((current == 0) & (g[:, :n] != 0), g_diff[:, :n], current)
+    weight[:, len(index):] = g[:, n:]
+    higher[:, len(index):] = np.where(g[:, n:] != 0, g_diff[:, n:], 0.0)
+    return weight, higher, np.concatenate([names[index], gate_names[n:]])
 
 
 def _direction(diff: float) -> bool | None:
