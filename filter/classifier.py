@@ -9,6 +9,7 @@ those guesses are on unseen documents rather than on memorised ones.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,9 +20,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from .features import ParagraphFeatures, Row, _group
+from .features import ParagraphFeatures, Parts, Row, _group
 from .inference import linear_proba, trees_positive
 from .labels import LABELS
+from .parts import GateColumns, SplitLinear
 
 CONTEXT_PARTS = (
     "previous paragraph", "next paragraph", "paragraph before previous",
@@ -62,9 +64,12 @@ def context_matrix(rows: Sequence[Row], proba: np.ndarray) -> np.ndarray:
 
 def _proba(model: LogisticRegression, X, labels: Sequence[str] = LABELS) -> np.ndarray:
     """Probabilities in ``labels`` column order, zero for a label the model never saw."""
-    raw = linear_proba(model, X)
-    out = np.zeros((X.shape[0], len(labels)))
-    for col, label in enumerate(model.classes_):
+    return _in_order(linear_proba(model, X), model.classes_, labels)
+
+
+def _in_order(raw: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    out = np.zeros((raw.shape[0], len(labels)))
+    for col, label in enumerate(classes):
         out[:, list(labels).index(label)] = raw[:, col]
     return out
 
@@ -102,6 +107,14 @@ class TwoStage:
 
     def proba(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
         return _proba(self.context_, self.combined(rows, X), self.labels)
+
+    def proba_from_parts(self, rows: Sequence[Row], parts: Parts, local: SplitLinear,
+                         context: SplitLinear) -> np.ndarray:
+        """``proba`` from the unassembled features (``local``/``context``: this stage's
+        models, split by ``parts.SplitLinear``)."""
+        first = _in_order(local.proba(parts), local.classes, self.labels)
+        second = context.proba(parts, context_matrix(rows, first))
+        return _in_order(second, context.classes, self.labels)
 
 
 class Gate:
@@ -146,7 +159,10 @@ class Gate:
         return self
 
     def body(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
-        D = self._dense(X)
+        return self.body_of(rows, self._dense(X))
+
+    def body_of(self, rows: Sequence[Row], D: np.ndarray) -> np.ndarray:
+        """P(body) from the gate's own columns (``_dense``) of ``rows``."""
         body = trees_positive(self.local_, D)
         first = np.column_stack([body, 1.0 - body])
         Z = np.hstack([D, context_matrix(rows, first)])
@@ -204,13 +220,14 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, rows: Sequence[Row]) -> np.ndarray:
         if not len(rows):
             return np.zeros((0, len(LABELS)))
+        split = _split(self)
         # Our own matrices are finite and well-formed: skip re-checking them on every call.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            X = self.features_.transform(rows).tocsr()
-            typed = self.types_.proba(rows, X)
+            parts = self.features_.transform_parts(rows)
+            typed = self.types_.proba_from_parts(rows, parts, split.local, split.context)
             if self.gate_ is None:
                 return typed
-            gate = self.gate_.body(rows, X)
+            gate = self.gate_.body_of(rows, split.gate.gather(parts))
         # Two opinions on "is this body": the gate, which learned from real pages and
         # seeds alike, and the seeds' four-way model, which knows transcripts and teasers
         # (real pages call interview turns body). A weighted product of experts: either
@@ -230,6 +247,29 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     def feature_names(self) -> list[str]:
         """A readable name for every column of ``combined_features``."""
         return list(self.features_.get_feature_names_out()) + context_names()
+
+
+class _Split:
+    """A fitted classifier's stages split by column group (``parts``), derived once."""
+
+    def __init__(self, model: ParagraphClassifier) -> None:
+        layout = model.features_.layout()
+        self.local = SplitLinear(model.types_.local_, layout)
+        self.context = SplitLinear(model.types_.context_, layout)
+        self.gate = (GateColumns(model.gate_.columns_, layout)
+                     if model.gate_ is not None else None)
+
+
+_SPLITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _split(model: ParagraphClassifier) -> _Split:
+    # Keyed by the fitted stages too: a model fitted again is split again.
+    key = (id(model.features_), id(model.types_), id(model.gate_))
+    cached = _SPLITS.get(model)
+    if cached is None or cached[0] != key:
+        cached = _SPLITS[model] = (key, _Split(model))
+    return cached[1]
 
 
 __all__ = ["Gate", "ParagraphClassifier", "TwoStage", "context_matrix"]

@@ -482,17 +482,63 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         )
 
     def transform(self, rows):
+        parts = self.transform_parts(rows)
+        shape, topic, container = np.split(parts.dense, self.layout().dense_splits, axis=1)
+        return sp.hstack([parts.words, sp.csr_matrix(shape), parts.blocks,
+                          sp.csr_matrix(topic), sp.csr_matrix(container)]).tocsr()
+
+    def transform_parts(self, rows: Sequence[Row]) -> Parts:
+        """The columns of ``transform`` in three pieces, never assembled into one matrix:
+        scoring reads each piece with its own slice of the coefficients (``parts``)."""
         words = _tfidf(self.words_, row_texts(rows))
         topic = words[:, self.topic_columns_]  # a new matrix: normalised in place
         inplace_csr_row_normalize_l2(topic)
         shape, word_counts = _shape_rows(rows)
-        return sp.hstack([
-            words,
-            sp.csr_matrix(shape),
-            _block_matrix(self.blocks_, rows),
-            sp.csr_matrix(topical_fit(rows, topic, self.long_words, word_counts)),
-            sp.csr_matrix(container_fit(rows, word_counts)),
-        ]).tocsr()
+        dense = np.hstack([shape, topical_fit(rows, topic, self.long_words, word_counts),
+                           container_fit(rows, word_counts)])
+        return Parts(words, _block_matrix(self.blocks_, rows), dense)
+
+    def layout(self) -> Layout:
+        nw, nb = len(self.words_.vocabulary_), len(self.blocks_.vocabulary_)
+        return Layout(nw, _N_SHAPE_FEATURES, nb, len(TOPIC_NAMES), len(CONTAINER_NAMES))
+
+
+class Parts(NamedTuple):
+    """``ParagraphFeatures.transform`` unassembled: word columns, HTML block columns, and
+    the dense rest (shape and position, topical fit, containers, in that order)."""
+
+    words: sp.csr_matrix
+    blocks: sp.csr_matrix
+    dense: np.ndarray
+
+
+class Layout(NamedTuple):
+    """Widths of the column groups of ``transform``, in column order."""
+
+    words: int
+    shape: int
+    blocks: int
+    topic: int
+    container: int
+
+    @property
+    def dense_splits(self) -> list[int]:
+        return [self.shape, self.shape + self.topic]
+
+    def where(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For columns of ``transform``: (which part, column within it), with part 0
+        words, 1 blocks, 2 dense."""
+        columns = np.asarray(columns, dtype=np.intp)
+        shape_at = self.words
+        blocks_at = shape_at + self.shape
+        rest_at = blocks_at + self.blocks
+        part = np.select([columns < shape_at, columns < blocks_at, columns < rest_at],
+                         [0, 2, 1], 2)
+        within = np.select(
+            [columns < shape_at, columns < blocks_at, columns < rest_at],
+            [columns, columns - shape_at, columns - blocks_at],
+            columns - rest_at + self.shape)
+        return part, within
 
 
 # --- the same matrices as the fitted vectorizers', built without their overheads ----------

@@ -27,7 +27,11 @@ except ImportError:  # pragma: no cover - another scikit-learn layout
 
 def linear_proba(model: LogisticRegression, X: sp.spmatrix | np.ndarray) -> np.ndarray:
     """``model.predict_proba(X)``: columns in ``model.classes_`` order."""
-    decision = np.asarray(X @ model.coef_.T) + model.intercept_
+    return decision_proba(np.asarray(X @ model.coef_.T) + model.intercept_)
+
+
+def decision_proba(decision: np.ndarray) -> np.ndarray:
+    """A logistic regression's probabilities from its decision function's values."""
     if decision.shape[1] == 1:  # binary: one column of log-odds for classes_[1]
         positive = expit(decision[:, 0])
         return np.column_stack([1.0 - positive, positive])
