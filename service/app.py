@@ -11,6 +11,7 @@ the event loop: in a worker thread with one worker, in scorer processes with mor
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -26,7 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from filter import ContamFilterError, Filter, Policy, Result
+from filter import ContamFilterError, Filter, Policy
 from filter.records import error_record, job_for
 
 from .batcher import Batcher
@@ -43,7 +44,7 @@ from .schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from .scorers import LocalScorer, ModelFacts, Scorer, ScorerDied, start_scorers
+from .scorers import LocalScorer, ModelFacts, Rendered, Scorer, ScorerDied, start_scorers
 from .settings import Settings, get_settings
 
 log = logging.getLogger("contamfilter.service")
@@ -104,7 +105,9 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
-def get_model(request: Request) -> ModelFacts:
+async def get_model(request: Request) -> ModelFacts:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hand-off on every request (py-spy: a fifth of the HTTP process's samples).
     loaded = request.app.state.model
     if loaded is None:
         raise StarletteHTTPException(503, NOT_READY)
@@ -251,18 +254,22 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         except ValueError as exc:
             raise _BadInput(str(exc)) from None
 
-    def count(result: Result) -> None:
-        for label, n in result.counts.items():
+    def count(counts: Mapping[str, int]) -> None:
+        for label, n in counts.items():
             if n:
                 metrics.paragraphs.labels(label).inc(n)
 
-    async def score_one(request: Request, body: ScoreRequest) -> Result:
+    async def score_one(request: Request, body: ScoreRequest, paragraphs: bool) -> Response:
+        """The answer as the scorer rendered it (``scorers.Rendered``): FastAPI passes a
+        Response through without validating it against the route's response model."""
         raw, fmt = (body.html, "html") if body.html is not None else (body.text, None)
         try:
-            return await request.app.state.batcher.score(raw, fmt, policy_of(body),
-                                                         body.explain)
+            rendered = await request.app.state.batcher.score(
+                raw, fmt, policy_of(body), body.explain, paragraphs)
         except ContamFilterError as exc:
             raise _BadInput(str(exc)) from None
+        count(rendered.counts)
+        return Response(rendered.body, media_type="application/json")
 
     @app.exception_handler(_BadInput)
     async def bad_input(request: Request, exc: _BadInput) -> JSONResponse:
@@ -335,23 +342,16 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
 
     @app.post("/v1/score", response_model=ScoreResponse, dependencies=json_only, tags=["score"],
               response_model_exclude_none=True)  # no "reasons": null unless asked for
-    async def score(body: ScoreRequest, request: Request, _: LoadedModel) -> dict[str, Any]:
-        result = await score_one(request, body)
-        count(result)
-        return result.report()
+    async def score(body: ScoreRequest, request: Request, _: LoadedModel) -> Response:
+        return await score_one(request, body, paragraphs=True)
 
     @app.post("/v1/clean", response_model=CleanResponse, dependencies=json_only, tags=["score"])
-    async def clean(body: ScoreRequest, request: Request, _: LoadedModel) -> dict[str, Any]:
-        result = await score_one(request, body)
-        count(result)
-        report = result.report()
-        del report["paragraphs"]
-        return report
+    async def clean(body: ScoreRequest, request: Request, _: LoadedModel) -> Response:
+        return await score_one(request, body, paragraphs=False)
 
     @app.post("/v1/score/batch", response_model=BatchResponse, dependencies=json_only,
               tags=["score"], response_model_exclude_none=True)
-    async def score_batch(body: BatchRequest, request: Request,
-                          _: LoadedModel) -> dict[str, Any]:
+    async def score_batch(body: BatchRequest, request: Request, _: LoadedModel) -> Response:
         if len(body.documents) > settings.max_batch:
             metrics.refused.labels("batch_too_large").inc()
             raise StarletteHTTPException(
@@ -361,13 +361,12 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         slots = await _score_batch(request.app.state.batcher, records, policy,
                                    settings.max_body_bytes)
         for slot in slots:
-            if "error" in slot:
+            if isinstance(slot, dict):
                 metrics.refused.labels("bad_document").inc()
             else:
-                for label, n in slot["counts"].items():
-                    if n:
-                        metrics.paragraphs.labels(label).inc(n)
-        return {"results": slots}
+                count(slot[1].counts)
+        return Response(b'{"results":[' + b",".join(map(_slot_json, slots)) + b"]}",
+                        media_type="application/json")
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus() -> Response:
@@ -394,10 +393,29 @@ class _BadInput(Exception):
     """Input that parsed but cannot be scored: 422 with the library's message."""
 
 
+Slot = dict[str, Any] | tuple[dict[str, Any], Rendered]  # error record, or (record, answer)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _slot_json(slot: Slot) -> bytes:
+    """``{"id", "error"}``, or ``{"id", ...the answer's fields}``: the id first, and only
+    when the document had one."""
+    if isinstance(slot, dict):
+        return _json(slot)
+    record, rendered = slot
+    if "id" not in record:
+        return rendered.body
+    return b'{"id":' + _json(record["id"]) + b"," + rendered.body[1:]
+
+
 async def _score_batch(batcher: Batcher, records: list[Any], policy: Policy,
-                       max_bytes: int) -> list[dict[str, Any]]:
+                       max_bytes: int) -> list[Slot]:
     """Each slot checked as the CLI checks a JSON Lines record; good ones scored together."""
-    slots: list[dict[str, Any] | None] = []
+    slots: list[Slot | None] = []
     pending = []
     for number, record in enumerate(records):
         if not isinstance(record, dict):
@@ -421,7 +439,7 @@ async def _score_batch(batcher: Batcher, records: list[Any], policy: Policy,
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
-            slots[k] = {"id": record.get("id"), **outcome.report()}
+            slots[k] = (record, outcome)
     return slots  # type: ignore[return-value]
 
 

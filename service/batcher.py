@@ -16,11 +16,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from filter import Policy, Result
+from filter import Policy
 from filter.document import Format
 
 from .metrics import Metrics
-from .scorers import Scorer
+from .scorers import Rendered, Scorer
 
 
 @dataclass
@@ -29,6 +29,7 @@ class _Job:
     fmt: Format | str | None
     policy: Policy
     explain: bool
+    paragraphs: bool
     future: asyncio.Future
 
 
@@ -56,10 +57,10 @@ class Batcher:
         self._tasks = []
 
     async def score(self, raw: str, fmt: Format | str | None, policy: Policy,
-                    explain: bool = False) -> Result:
-        """The document's Result; ContamFilterError for input the library refuses."""
+                    explain: bool = False, paragraphs: bool = True) -> Rendered:
+        """The document's answer; ContamFilterError for input the library refuses."""
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(raw, fmt, policy, explain, future))
+        await self._queue.put(_Job(raw, fmt, policy, explain, paragraphs, future))
         return await future
 
     async def _next_batch(self) -> list[_Job]:
@@ -88,7 +89,8 @@ class Batcher:
             jobs = [job for job in await self._next_batch() if not job.future.done()]
             if not jobs:  # every client of this batch went away
                 continue
-            batch = [(job.raw, job.fmt, job.policy, job.explain) for job in jobs]
+            batch = [(job.raw, job.fmt, job.policy, job.explain, job.paragraphs)
+                     for job in jobs]
             self._held[lane] = len(jobs)
             try:
                 outcomes = await scorer.score(batch)
