@@ -264,11 +264,11 @@ _SPLITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _split(model: ParagraphClassifier) -> _Split:
-    # Keyed by the fitted stages too: a model fitted again is split again.
-    key = (id(model.features_), id(model.types_), id(model.gate_))
+    # Held with the stages it was derived from: a model fitted again is split again.
+    stages = (model.features_, model.types_, model.gate_)
     cached = _SPLITS.get(model)
-    if cached is None or cached[0] != key:
-        cached = _SPLITS[model] = (key, _Split(model))
+    if cached is None or any(a is not b for a, b in zip(cached[0], stages, strict=True)):
+        cached = _SPLITS[model] = (stages, _Split(model))
     return cached[1]
 
 

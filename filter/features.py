@@ -513,7 +513,9 @@ class Parts(NamedTuple):
 
 
 class Layout(NamedTuple):
-    """Widths of the column groups of ``transform``, in column order."""
+    """Widths of the column groups of ``transform``, in column order: words, shape,
+    blocks, topic, container. The dense part (``Parts.dense``) is shape, topic and
+    container; in ``transform`` the block columns sit between shape and topic."""
 
     words: int
     shape: int
@@ -525,20 +527,32 @@ class Layout(NamedTuple):
     def dense_splits(self) -> list[int]:
         return [self.shape, self.shape + self.topic]
 
+    @property
+    def shape_at(self) -> int:
+        return self.words
+
+    @property
+    def blocks_at(self) -> int:
+        return self.words + self.shape
+
+    @property
+    def rest_at(self) -> int:
+        """Where topic and container start."""
+        return self.blocks_at + self.blocks
+
+    @property
+    def end(self) -> int:
+        return self.rest_at + self.topic + self.container
+
     def where(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For columns of ``transform``: (which part, column within it), with part 0
         words, 1 blocks, 2 dense."""
         columns = np.asarray(columns, dtype=np.intp)
-        shape_at = self.words
-        blocks_at = shape_at + self.shape
-        rest_at = blocks_at + self.blocks
-        part = np.select([columns < shape_at, columns < blocks_at, columns < rest_at],
-                         [0, 2, 1], 2)
-        within = np.select(
-            [columns < shape_at, columns < blocks_at, columns < rest_at],
-            [columns, columns - shape_at, columns - blocks_at],
-            columns - rest_at + self.shape)
-        return part, within
+        group = np.searchsorted([self.shape_at, self.blocks_at, self.rest_at], columns,
+                                side="right")  # 0 words, 1 shape, 2 blocks, 3 rest
+        part = np.array([0, 2, 1, 2])[group]
+        start = np.array([0, self.shape_at, self.blocks_at, self.rest_at - self.shape])
+        return part, columns - start[group]
 
 
 # --- the same matrices as the fitted vectorizers', built without their overheads ----------

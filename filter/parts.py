@@ -23,15 +23,12 @@ class SplitLinear:
 
     def __init__(self, model: LogisticRegression, layout: Layout) -> None:
         coef = np.asarray(model.coef_, dtype=np.float64)
-        shape_at = layout.words
-        blocks_at = shape_at + layout.shape
-        rest_at = blocks_at + layout.blocks
-        end = rest_at + layout.topic + layout.container
-        self.words = np.ascontiguousarray(coef[:, :shape_at].T)
-        self.blocks = np.ascontiguousarray(coef[:, blocks_at:rest_at].T)
+        at = layout
+        self.words = np.ascontiguousarray(coef[:, :at.shape_at].T)
+        self.blocks = np.ascontiguousarray(coef[:, at.blocks_at:at.rest_at].T)
         self.dense = np.ascontiguousarray(
-            np.hstack([coef[:, shape_at:blocks_at], coef[:, rest_at:end]]).T)
-        self.extra = np.ascontiguousarray(coef[:, end:].T)
+            np.hstack([coef[:, at.shape_at:at.blocks_at], coef[:, at.rest_at:at.end]]).T)
+        self.extra = np.ascontiguousarray(coef[:, at.end:].T)
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
         self.classes = [str(c) for c in model.classes_]
 

@@ -72,8 +72,7 @@ def output_record(mode: str, record: dict[str, Any], result: Result,
                   text_key: str = "text") -> dict[str, Any]:
     """The input record with the command's fields added (``clean`` puts the clean text in
     the text field, in place of the text it was given)."""
-    report = result.report()
     if mode == CLEAN:
-        return {**record, text_key: result.clean_text, "counts": report["counts"],
-                "contamination": report["contamination"], "model": report["model"]}
-    return {**record, **report}
+        report = result.report(paragraphs=False)
+        return {**record, text_key: report.pop("clean_text"), **report}
+    return {**record, **result.report()}

@@ -52,12 +52,13 @@ class Result:
     def dropped(self) -> tuple[ScoredParagraph, ...]:
         return tuple(p for p in self.paragraphs if not p.kept)
 
-    def report(self) -> dict[str, Any]:
-        """The fields every shell adds to a document: the `score` contract."""
-        return {
-            "paragraphs": [p.to_dict() for p in self.paragraphs],
-            "clean_text": self.clean_text,
-            "counts": self.counts,
-            "contamination": self.contamination,
-            "model": self.model_version,
-        }
+    def report(self, paragraphs: bool = True) -> dict[str, Any]:
+        """The fields every shell adds to a document: the `score` contract (without
+        ``paragraphs``, what `clean` adds)."""
+        out: dict[str, Any] = {"paragraphs": [p.to_dict() for p in self.paragraphs]
+                               } if paragraphs else {}
+        out["clean_text"] = self.clean_text
+        out["counts"] = self.counts
+        out["contamination"] = self.contamination
+        out["model"] = self.model_version
+        return out

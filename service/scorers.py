@@ -59,9 +59,7 @@ Outcome = Rendered | BaseException
 
 
 def render(result: Result, paragraphs: bool = True) -> Rendered:
-    report = result.report()
-    if not paragraphs:
-        del report["paragraphs"]
+    report = result.report(paragraphs)
     # Compact UTF-8, as FastAPI's JSONResponse writes it, at a tenth of json's cost.
     return Rendered(orjson.dumps(report), report["counts"])
 
