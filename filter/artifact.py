@@ -14,9 +14,6 @@ import platform
 from pathlib import Path
 from typing import Any
 
-import joblib
-import sklearn
-
 from .errors import ModelError
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -39,9 +36,11 @@ def _minor(version: str) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    import joblib
     import lxml.etree
     import numpy
     import scipy
+    import sklearn
 
     return {
         "python": platform.python_version(),
@@ -59,6 +58,8 @@ def save_model(model: Any, card: dict[str, Any], directory: Path = MODEL_DIR) ->
     The version is the package version plus the model file's hash, so any change to the
     model, from data or from code, gives a new version.
     """
+    import joblib
+
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE
     joblib.dump(model, path, compress=3)
@@ -81,6 +82,11 @@ def read_card(directory: Path = MODEL_DIR) -> dict[str, Any]:
 
 def load_model(directory: Path | str | None = None) -> tuple[Any, dict[str, Any]]:
     """(model, card) after the integrity and version checks; ModelError otherwise."""
+    # Imported here: a process that only reads cards (the service's HTTP process, whose
+    # scorers hold the model) never loads scikit-learn, 100-200 MB of memory.
+    import joblib
+    import sklearn
+
     directory = Path(directory) if directory is not None else MODEL_DIR
     card = read_card(directory)
     path = directory / card.get("model_file", MODEL_FILE)

@@ -20,7 +20,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from .features import ParagraphFeatures, Parts, Row, _group
+from .document import Row
+from .features import ParagraphFeatures, Parts, _group
 from .inference import linear_proba, trees_positive
 from .labels import LABELS
 from .parts import GateColumns, SplitLinear

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Format(StrEnum):
@@ -53,3 +55,19 @@ class Document:
 
     def __len__(self) -> int:
         return len(self.paragraphs)
+
+
+class Row(NamedTuple):
+    """One paragraph seen from inside its document: what the features read."""
+
+    doc: Document
+    index: int
+    key: int  # identifies the document among the rows of one call
+
+    @property
+    def paragraph(self) -> Paragraph:
+        return self.doc.paragraphs[self.index]
+
+
+def rows_of(documents: Iterable[Document]) -> list[Row]:
+    return [Row(doc, i, key) for key, doc in enumerate(documents) for i in range(len(doc))]

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from .classifier import ParagraphClassifier, context_matrix, context_names
-from .features import Row, _group
+from .document import Row
+from .features import _group
 from .inference import _trees, trees_positive
 from .labels import LABELS
 

@@ -11,36 +11,20 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import pairwise, repeat
-from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .containers import CONTAINER_NAMES, container_columns
-from .document import Document, Format, Paragraph
-from .segment import HEADING, LIST_ITEM
-
-
-class Row(NamedTuple):
-    doc: Document
-    index: int
-    key: int  # identifies the document among the rows of one call
-
-    @property
-    def paragraph(self) -> Paragraph:
-        return self.doc.paragraphs[self.index]
-
-
-def rows_of(documents: Iterable[Document]) -> list[Row]:
-    return [Row(doc, i, key) for key, doc in enumerate(documents) for i in range(len(doc))]
-
+from .document import Document, Format, Row
+from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
 # --- lexical ----------------------------------------------------------------------
 
@@ -52,144 +36,7 @@ def row_texts(rows: Sequence[Row]) -> list[str]:
     return [_DIGITS.sub("0", r.paragraph.text.lower()) for r in rows]
 
 
-# --- shape ------------------------------------------------------------------------
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SPEAKER = re.compile(
-    r"^(?:\*\*|__)?\s*(?:Q|A|[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){0,3})\s*(?:\*\*|__)?\s*:"
-    r"\s*(?:\*\*|__)?\s*\S"
-)
-_BOLD_SPEAKER = re.compile(r"^(?:\*\*|__)[^*_:]{1,40}:(?:\*\*|__)")
-_ELLIPSIS = re.compile(r"(?:\.\.\.|…|\[\.\.\.\]|\[…\])\s*$")
-# These run on lower-cased text and only when a cheap substring test passes: with
-# IGNORECASE and word boundaries they cost more than all other shape features together.
-_URL_HINTS = ("http://", "https://", "www.", ".com", ".org")
-_URL = re.compile(r"https?://|www\.|\.com\b|\.org\b")
-_DATE = re.compile(
-    r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
-)
-_TEMPLATE_HINTS = ("{{", "}}", "{%", "_img", "caption", "undefined", "null", "${")
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|_img|\[/?caption|\bundefined\b|\bnull\b|\$\{")
-
-
-def _has_url(low: str) -> bool:
-    # Every match of _URL is one of the hints, so no substring test is needed first.
-    return bool(_URL.search(low))
-
-
-def _has_template(low: str) -> bool:
-    # Every match of _TEMPLATE holds one of _TEMPLATE_HINTS, and so one of these.
-    return ("{" in low or "}" in low or "_img" in low or "caption" in low or "undefined" in low
-            or "null" in low) and bool(_TEMPLATE.search(low))
-
-
-_QUOTE = re.compile(r"[\"“”«»]")
-_SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?:\s|$)")
-_STOP = ENGLISH_STOP_WORDS
-
-SHAPE_NAMES = (
-    "log chars", "log words", "one word", "up to three words", "long paragraph",
-    "share of capital letters", "share of digits", "share of punctuation",
-    "share of capitalised words", "share of stopwords", "mean word length",
-    "log sentences", "ends with '.'", "ends with '...'", "ends with '?'", "ends with '!'",
-    "ends with ':'", "no closing punctuation", "short text ending with '...'",
-    "speaker tag at start", "bold speaker tag", "markdown heading", "list item",
-    "contains a link address", "contains a date", "template junk", "contains quotes",
-    "all capitals", "starts with a digit",
-)
-
-
-class _CharClasses(dict):
-    """str.translate table: every character -> one letter naming its class.
-
-    Counting letters of a translated string runs in C; a Python loop over every character
-    was the largest single cost of scoring.
-    """
-
-    def __missing__(self, code: int) -> str:
-        c = chr(code)
-        cls = ("U" if c.isupper() else "A" if c.isalpha() else "D" if c.isdigit()
-               else "N" if c.isalnum() else "S" if c.isspace() else "P")
-        self[code] = cls
-        return cls
-
-
-_CLASSES = _CharClasses()
-# The same classes for ASCII text, as a bytes.translate table: many times faster.
-_ASCII_CLASSES = bytes(ord(_CLASSES[code]) for code in range(128)) + bytes(128)
-_FIRST = itemgetter(0)
-
-
-def shape_vector(text: str) -> list[float]:
-    """SHAPE_NAMES of one paragraph."""
-    return _shape_and_words(text)[:-1]
-
-
-def _shape_and_words(text: str) -> list[float]:
-    """shape_vector(text) and, last, its number of words (topical_fit needs it too).
-
-    Each pattern runs only when a substring it cannot match without is present (a speaker
-    tag needs a colon, a markdown heading a leading '#', ...): the same values, cheaper.
-    """
-    n = len(text) or 1
-    words = _WORD.findall(text)
-    nw = len(words)
-    if text.isascii():
-        classes = text.encode("ascii").translate(_ASCII_CLASSES)
-        upper, alpha = classes.count(b"U"), classes.count(b"A")
-        digits, punct = classes.count(b"D"), classes.count(b"P")
-    else:
-        classes = text.translate(_CLASSES)
-        upper, alpha = classes.count("U"), classes.count("A")
-        digits, punct = classes.count("D"), classes.count("P")
-    letters = (upper + alpha) or 1
-    low = text.lower()
-    if nw:
-        caps = sum(map(str.isupper, map(_FIRST, words))) / nw
-        stops = sum(map(_STOP.__contains__, map(str.lower, words))) / nw
-        mean_len = sum(map(len, words)) / nw
-    else:
-        caps = stops = mean_len = 0.0
-    sentences = len(_SENTENCE_END.findall(text))
-    stripped = text.rstrip()
-    last = stripped[-1:]
-    # The ellipsis pattern ends the text, which has no trailing space: in '.', '…' or ']'.
-    ellipsis = last in ".…]" and bool(_ELLIPSIS.search(stripped[-8:]))
-    first = text[:1]
-    return [
-        math.log1p(len(text)) / 8,
-        math.log1p(nw) / 6,
-        1.0 if nw <= 1 else 0.0,
-        1.0 if nw <= 3 else 0.0,
-        1.0 if nw >= 40 else 0.0,
-        upper / letters,
-        digits / n,
-        punct / n,
-        caps,
-        stops,
-        min(mean_len, 15) / 15,
-        math.log1p(sentences) / 3,
-        1.0 if last == "." and not ellipsis else 0.0,
-        1.0 if ellipsis else 0.0,
-        1.0 if last == "?" else 0.0,
-        1.0 if last == "!" else 0.0,
-        1.0 if last == ":" else 0.0,
-        1.0 if last and last not in ".!?:…\"'”’)" else 0.0,
-        1.0 if ellipsis and nw <= 30 else 0.0,
-        1.0 if ":" in text and _SPEAKER.match(text) else 0.0,
-        1.0 if first in "*_" and _BOLD_SPEAKER.match(text) else 0.0,
-        1.0 if first == "#" and HEADING.match(text) else 0.0,
-        1.0 if (first in "-*+•" or first.isdigit()) and LIST_ITEM.match(text) else 0.0,
-        1.0 if _has_url(low) else 0.0,
-        1.0 if digits > 0 and _DATE.search(low) else 0.0,
-        1.0 if _has_template(low) else 0.0,
-        1.0 if _QUOTE.search(text) else 0.0,
-        1.0 if letters > 3 and upper / letters > 0.8 else 0.0,
-        1.0 if first.isdigit() else 0.0,
-        float(nw),
-    ]
-
+# --- shape and position ------------------------------------------------------
 
 # "log words" of a line of at most ten words: a heading's length, or a widget's.
 _SHORT_LINE = math.log1p(10) / 6
@@ -199,22 +46,10 @@ _NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
 
 class _DocStats:
-    """Shape vectors (and word counts) of one document's paragraphs, computed once per call.
+    """Shape vectors (and word counts) of one document's paragraphs (``shape``: rows of
+    ``shape_table``, the document's paragraphs in order)."""
 
-    A text repeated in the document (a quarter of the paragraphs of real pages) is
-    measured once.
-    """
-
-    def __init__(self, doc: Document) -> None:
-        memo: dict[str, list[float]] = {}
-        vectors = []
-        for p in doc.paragraphs:
-            vector = memo.get(p.text)
-            if vector is None:
-                vector = memo[p.text] = _shape_and_words(p.text)
-            vectors.append(vector)
-        both = (np.array(vectors, dtype=float) if vectors
-                else np.zeros((0, len(SHAPE_NAMES) + 1)))
+    def __init__(self, doc: Document, both: np.ndarray) -> None:
         self.shape = both[:, :-1]
         self.words = both[:, -1]
         self.speaker = self.shape[:, 19]
@@ -227,6 +62,24 @@ class _DocStats:
             last[key] = i
         self.repeats_earlier = [first[k] < i for i, k in enumerate(folded)]
         self.repeated_later = [last[k] > i for i, k in enumerate(folded)]
+
+
+def _shape_tables(docs: Sequence[Document]) -> list[np.ndarray]:
+    """``shape_table`` rows of every paragraph of each document, from one call over all.
+
+    A text repeated within a document (a quarter of the paragraphs of real pages) is
+    measured once.
+    """
+    texts: list[str] = []
+    where: list[np.ndarray] = []
+    for doc in docs:
+        memo: dict[str, int] = {}
+        start = len(texts)
+        at = [memo.setdefault(p.text, start + len(memo)) for p in doc.paragraphs]
+        texts += memo
+        where.append(np.array(at, dtype=np.intp))
+    table = shape_table(texts)
+    return [table[at] for at in where]
 
 
 def _group(rows: Sequence[Row]) -> list[tuple[Document, list[int]]]:
@@ -269,25 +122,26 @@ def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     """(ShapeFeatures' dense columns, number of words) for each row."""
     out = np.zeros((len(rows), _N_SHAPE_FEATURES))
     words = np.zeros(len(rows))
-    for doc, positions in _group(rows):
-        if len(doc):
-            index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
-                                count=len(positions))
-            shape, doc_words = _document_shape(doc)
-            if len(positions) == len(doc) and (index == np.arange(len(doc))).all():
-                index = slice(None)  # the whole document in order: no copy by index
-            out[positions] = shape[index]
-            words[positions] = doc_words[index]
+    groups = [(doc, positions) for doc, positions in _group(rows) if len(doc)]
+    tables = _shape_tables([doc for doc, _ in groups])
+    for (doc, positions), table in zip(groups, tables, strict=True):
+        index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
+                            count=len(positions))
+        shape, doc_words = _document_shape(doc, table)
+        if len(positions) == len(doc) and (index == np.arange(len(doc))).all():
+            index = slice(None)  # the whole document in order: no copy by index
+        out[positions] = shape[index]
+        words[positions] = doc_words[index]
     return out, words
 
 
-def _document_shape(doc: Document) -> tuple[np.ndarray, np.ndarray]:
+def _document_shape(doc: Document, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ShapeFeatures' columns for every paragraph of ``doc``, and their numbers of words.
 
     Whole-document arrays, the same values as one row at a time: windows of 0/1 columns
     are summed exactly from cumulative sums, logarithms are math.log1p's, as before.
     """
-    stats = _DocStats(doc)
+    stats = _DocStats(doc, table)
     shape = stats.shape
     n = len(shape)
     n_shape = len(SHAPE_NAMES)
@@ -383,7 +237,7 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
         gram = (v @ v.T).toarray()
         norms_sq = gram.diagonal().copy()
         words = (word_counts[positions] if word_counts is not None else
-                 np.array([len(_WORD.findall(rows[p].paragraph.text)) for p in positions]))
+                 np.array([len(WORD.findall(rows[p].paragraph.text)) for p in positions]))
         rest = _cos_to_sum(gram, np.ones(n))
         others = gram.copy()
         np.fill_diagonal(others, 0.0)
@@ -419,7 +273,7 @@ def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) ->
             words = np.empty(len(doc))
             words[index] = word_counts[positions]
         else:
-            words = [len(_WORD.findall(p.text)) for p in doc.paragraphs]
+            words = [len(WORD.findall(p.text)) for p in doc.paragraphs]
         out[positions] = container_columns(doc.paragraphs, words)[index]
     return out
 
@@ -465,7 +319,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         ).fit(row_texts(rows))
         self.topic_columns_ = np.array(sorted(
             col for word, col in self.words_.vocabulary_.items()
-            if _CONTENT_WORD.fullmatch(word) and word not in _STOP
+            if _CONTENT_WORD.fullmatch(word) and word not in STOP
         ), dtype=np.int64)
         self.shape_ = ShapeFeatures().fit(rows)
         self.blocks_ = DictVectorizer().fit(block_dicts(rows))
@@ -490,7 +344,7 @@ class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     def transform_parts(self, rows: Sequence[Row]) -> Parts:
         """The columns of ``transform`` in three pieces, never assembled into one matrix:
         scoring reads each piece with its own slice of the coefficients (``parts``)."""
-        words = _tfidf(self.words_, row_texts(rows))
+        words = _tfidf(self.words_, [r.paragraph.text for r in rows])
         topic = words[:, self.topic_columns_]  # a new matrix: normalised in place
         inplace_csr_row_normalize_l2(topic)
         shape, word_counts = _shape_rows(rows)
@@ -567,32 +421,32 @@ def _fast_tfidf_ok(vectorizer: TfidfVectorizer) -> bool:
         and vectorizer.stop_words is None and tuple(vectorizer.ngram_range) == (1, 2)
         and not vectorizer.binary and vectorizer.dtype is np.float64
         and vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"
+        and vectorizer.token_pattern == WORD_PATTERN
     )
 
 
 def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
-    """``vectorizer.transform(texts)``, value for value, for the settings this module fits.
+    """``vectorizer.transform(row_texts(...))`` of paragraphs whose texts are ``texts``
+    (as written, not yet folded), value for value, for the settings this module fits.
 
-    The same tokens, uni- and bigrams, counts and arithmetic in the same order, but the
-    n-grams of all rows are looked up and counted at once: per-row work was most of the
-    cost. Rows are chained with a separator that no n-gram of the vocabulary contains.
+    The same tokens, uni- and bigrams, counts and arithmetic in the same order, but all
+    rows are folded, tokenised, looked up and counted at once: per-row work was most of
+    the cost. Rows are chained with a separator that no token or n-gram of a vocabulary
+    contains; lower-casing is the same joined or row by row, since the separator is
+    neither cased nor case-ignorable (the only context str.lower reads, for a final
+    sigma), and a second lower-casing (the vectorizer's own) changes nothing.
     """
-    if not _fast_tfidf_ok(vectorizer):
-        return vectorizer.transform(texts).tocsr()
-    vocab = vectorizer.vocabulary_
-    n_columns = len(vocab)
-    tokenize = re.compile(vectorizer.token_pattern).findall
-    tokens: list[str] = []
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        found = tokenize(text.lower())
-        tokens += found
-        tokens.append(_ROW_END)
-        lengths[i] = len(found) + 1
+    joined = _ROW_END.join(texts)
+    if not _fast_tfidf_ok(vectorizer) or joined.count(_ROW_END) != max(len(texts) - 1, 0):
+        return vectorizer.transform(
+            [_DIGITS.sub("0", t.lower()) for t in texts]).tocsr()
+    lookup, n_columns = _vocabulary_with_row_end(vectorizer), len(vectorizer.vocabulary_)
+    tokens = _TOKEN_OR_ROW_END.findall(_DIGITS.sub("0", joined.lower()) + _ROW_END)
     grams = tokens + list(map(" ".join, pairwise(tokens)))
-    columns = np.fromiter(map(vocab.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    row_of = np.concatenate([row_of, row_of[:-1]])
+    columns = np.fromiter(map(lookup.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+    ends = columns[:len(tokens)] == _END_COLUMN
+    row_of = np.cumsum(ends) - ends  # a row's end marker is its own last token
+    row_of = np.concatenate([row_of, row_of[:-1]])  # a bigram is in its first token's row
     known = columns >= 0
     cells, counts = np.unique(row_of[known] * n_columns + columns[known], return_counts=True)
     rows = cells // n_columns
@@ -608,8 +462,22 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     return X
 
 
-# Joins the rows' tokens: no token of the pattern, so no n-gram with it is in a vocabulary.
+# Joins the rows' texts: no token of the pattern, so no n-gram with it is in a vocabulary.
 _ROW_END = "\x00"
+_END_COLUMN = -2
+# WORD_PATTERN's matches, and the row end: findall never stops inside a run of word
+# characters, so the pattern's word boundaries always hold and are left out (faster).
+_TOKEN_OR_ROW_END = re.compile(r"\w+|[?!:…|©]|\x00")
+_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _vocabulary_with_row_end(vectorizer: TfidfVectorizer) -> dict[str, int]:
+    """The fitted vocabulary, plus the row end marker at ``_END_COLUMN``."""
+    vocab = vectorizer.vocabulary_
+    cached = _LOOKUPS.get(vectorizer)
+    if cached is None or cached[0] is not vocab:
+        cached = _LOOKUPS[vectorizer] = (vocab, {**vocab, _ROW_END: _END_COLUMN})
+    return cached[1]
 
 
 _TEXT_TAGS = ("text", "heading", "item")

@@ -14,6 +14,10 @@ DEFAULT_KEEP = frozenset({Label.BODY})
 DEFAULT_MIN_CONFIDENCE = 0.5
 
 def _fold(text: str) -> str:
+    # Every whitespace character but " " is unprintable, so a printable text without
+    # doubled or edge spaces is already split-joined: skip that, most of decide's cost.
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text.casefold()
     return " ".join(text.split()).casefold()
 
 
@@ -56,22 +60,22 @@ class Policy:
         # most of this function's cost.
         best = proba.argmax(axis=1).tolist()
         kept_mass = proba[:, keep_cols].sum(axis=1).tolist()
-        labels: list[Label] = []
-        kept: list[bool] = []
-        seen: set[str] = set()
-        for text, top, mass in zip(texts, best, kept_mass, strict=True):
-            key = _fold(text)
-            repeat = self.drop_repeats and key in seen
-            seen.add(key)
-            label = Label.BOILERPLATE if repeat else _LABEL_OF[top]
-            if label in self.keep:
-                keep = True
-            elif repeat:
-                keep = False
-            else:
-                keep = 1.0 - mass < self.min_confidence
-            labels.append(label)
-            kept.append(keep)
+        if len(texts) != len(best):
+            raise ValueError(f"{len(texts)} texts for {len(best)} rows of probabilities")
+        keeps_label = [label in self.keep for label in _LABEL_OF]
+        min_confidence = self.min_confidence
+        labels = [_LABEL_OF[top] for top in best]
+        kept = [keeps_label[top] or 1.0 - mass < min_confidence
+                for top, mass in zip(best, kept_mass, strict=True)]
+        if self.drop_repeats:
+            keys = [_fold(text) for text in texts]
+            if len(set(keys)) < len(keys):  # walk the paragraphs only when some repeat
+                seen: set[str] = set()
+                for k, key in enumerate(keys):
+                    if key in seen:
+                        labels[k] = Label.BOILERPLATE
+                        kept[k] = Label.BOILERPLATE in self.keep
+                    seen.add(key)
         return labels, kept
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .labels import LABELS, Label
@@ -20,7 +22,8 @@ class ScoredParagraph:
     reasons: tuple[Reason, ...] | None = None  # when asked for (explain=True)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"text": self.text, "label": self.label.value, "scores": self.scores,
+        # _value_, not the value property: a Python-level call, half of this method's cost.
+        out = {"text": self.text, "label": self.label._value_, "scores": self.scores,
                "kept": self.kept}
         if self.reasons is not None:
             out["reasons"] = [r.to_dict() for r in self.reasons]
@@ -36,10 +39,8 @@ class Result:
     @property
     def counts(self) -> dict[str, int]:
         """Paragraphs per label, every label present (zero when absent)."""
-        counts = dict.fromkeys(LABELS, 0)
-        for p in self.paragraphs:
-            counts[p.label.value] += 1
-        return counts
+        tally = Counter(map(_label, self.paragraphs))  # a Label is a str: its name finds it
+        return {name: tally[name] for name in LABELS}
 
     @property
     def contamination(self) -> float:
@@ -62,3 +63,6 @@ class Result:
         out["contamination"] = self.contamination
         out["model"] = self.model_version
         return out
+
+
+_label = attrgetter("label")

@@ -44,7 +44,7 @@ def test_every_feature_of_the_shipped_model_has_wording_without_raw_indices(filt
 
 
 def test_tree_contributions_add_up_to_the_gates_raw_score(filt, real_seeds):
-    from filter.features import rows_of
+    from filter.document import rows_of
 
     gate = filt.model.gate_
     if gate is None:

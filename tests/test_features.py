@@ -1,13 +1,9 @@
 import numpy as np
 
 from filter import segment_text
-from filter.features import (
-    SHAPE_NAMES,
-    ParagraphFeatures,
-    ShapeFeatures,
-    rows_of,
-    shape_vector,
-)
+from filter.document import rows_of
+from filter.features import ParagraphFeatures, ShapeFeatures
+from filter.shape import SHAPE_NAMES, shape_vector
 
 
 def shape(text):

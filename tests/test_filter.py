@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from filter import LABELS, Filter, InputError, Label, Policy
+from filter.core import round_scores
 
 from .conftest import KNOWN_DROPPED_BODY
 
@@ -95,3 +97,16 @@ def test_oversized_and_non_text_input_is_refused():
         small.score("x" * 101)
     with pytest.raises(InputError, match="expected text"):
         small.score(b"bytes")  # type: ignore[arg-type]
+
+
+def test_scores_are_rounded_as_python_rounds_them():
+    # Near a half of the sixth decimal, rint(v * 1e6) alone picks the wrong side.
+    k = np.arange(0, 10**6, 997)
+    near = (k + 0.5) / 1e6
+    values = np.concatenate([near, np.nextafter(near, 0), np.nextafter(near, 1),
+                             np.arange(129) / 128, np.random.default_rng(0).random(4000),
+                             [0.0, -0.0, 1.0, -1e-9, 2.5, np.nan, np.inf, 1e300]])
+    proba = values[: len(values) // 4 * 4].reshape(-1, 4)
+    want = [[round(v, 6) for v in row] for row in proba.tolist()]
+    assert repr(round_scores(proba)) == repr(want)
+    assert round_scores(np.zeros((0, 4))) == []

@@ -6,7 +6,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from filter.classifier import context_matrix
-from filter.features import rows_of
+from filter.document import rows_of
 from filter.inference import linear_proba, trees_positive
 
 

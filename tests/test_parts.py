@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from filter.classifier import _split
-from filter.features import rows_of
+from filter.document import rows_of
 
 
 @pytest.fixture(scope="module")

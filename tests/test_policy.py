@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from filter import Label, Policy
+from filter.policy import _fold
 
 # columns: body, boilerplate, transcript, promo
 PROBA = np.array([
@@ -43,3 +44,13 @@ def test_bad_policies_are_refused():
         Policy.build(keep="bodyy")
     with pytest.raises(ValueError, match="at least one label"):
         Policy(keep=frozenset())
+
+
+def test_repeats_are_found_whatever_the_whitespace_and_case():
+    spaces = [c for c in map(chr, range(0x3100)) if c.isspace()]
+    texts = ["Straße  Title", "a", " a", "a ", "", "\u200bx", "A\xadB"] + [
+        f"{s}Share{s}{s}post:{s}" for s in spaces] + [f"Share{s}post:" for s in spaces]
+    for text in texts:
+        assert _fold(text) == " ".join(text.split()).casefold(), repr(text)
+    labels, kept = Policy().decide(["Title", "title\u00a0 "], PROBA[[0, 0]])
+    assert labels[1] is Label.BOILERPLATE and not kept[1]

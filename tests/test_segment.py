@@ -1,4 +1,8 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from filter import Format, Separator, detect_format, segment, segment_html, segment_text
+from filter.segment import _SPACES, HEADING, LIST_ITEM, _clean_line, _line_tag
 
 
 def texts(doc):
@@ -28,6 +32,27 @@ def test_headings_and_list_items_stand_alone_inside_a_block():
 def test_byte_order_mark_and_odd_spaces_are_dropped():
     doc = segment_text("\ufeffHello\u00a0 world\t!\n\nNext")
     assert texts(doc) == ["Hello world !", "Next"]
+
+
+# Characters the shortcuts of _clean_line and _line_tag decide on: ASCII lines and others
+# take different paths, so lines of ASCII only come up as often as mixed ones.
+_ASCII_CHARS = st.sampled_from(list(" \t\f\v\r\x1c#-*+.)1x"))
+_OTHER_CHARS = st.sampled_from(list("\u00a0\u2000\u2005\u200a\u200b\u3000\u2028\x85•٣²é中"))
+_LINES = (st.text(_ASCII_CHARS, max_size=12)
+          | st.text(_ASCII_CHARS | _OTHER_CHARS, max_size=12)
+          | st.text(_ASCII_CHARS | _OTHER_CHARS | st.characters(), max_size=20))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_LINES)
+def test_line_cleaning_and_tags_agree_with_their_regexes(line):
+    # The checks that let most lines skip the regexes must never change an answer.
+    cleaned = _clean_line(line)
+    assert cleaned == _SPACES.sub(" ", line).strip()
+    if cleaned:
+        expected = ("heading" if HEADING.match(cleaned) else
+                    "item" if LIST_ITEM.match(cleaned) else "text")
+        assert _line_tag(cleaned) == expected
 
 
 def test_empty_and_blank_input_make_no_paragraphs():

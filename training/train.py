@@ -18,8 +18,8 @@ from sklearn.model_selection import GroupKFold
 
 from filter.artifact import MODEL_DIR, save_model
 from filter.classifier import ParagraphClassifier
+from filter.document import rows_of
 from filter.errors import ContamFilterError
-from filter.features import rows_of
 from filter.labels import LABELS
 from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE
 
