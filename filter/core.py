@@ -143,7 +143,8 @@ def round_scores(proba: np.ndarray) -> list[list[float]]:
     # For |v| <= 1 the product is within 1.2e-10 of v * 10**6, so rint picks round()'s
     # integer unless the product is that close to a half: those (and any |v| > 1, NaN,
     # inf) are rounded by Python.
-    unsure = ~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (np.abs(proba) <= 1.0))
+    with np.errstate(invalid="ignore"):  # inf - inf for an infinite value: sent to Python
+        unsure = ~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (np.abs(proba) <= 1.0))
     for i, j in zip(*np.nonzero(unsure), strict=True):
         rows[i][j] = round(float(proba[i, j]), 6)
     return rows
