@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,16 @@ def load_model(directory: Path | str | None = None) -> tuple[Any, dict[str, Any]
     if trained != sklearn.__version__:
         log.info("model trained with scikit-learn %s, running %s", trained, sklearn.__version__)
     return joblib.load(path), card
+
+
+def keep_pandas_out() -> None:
+    """Keep pandas out of a process that only scores: call before loading a model.
+
+    scikit-learn imports pandas whenever it is installed (the ``ray`` extra brings it, and
+    pandas 3 brings pyarrow): 90 MB in every scoring process, which never gives
+    scikit-learn a DataFrame. An entry of None in sys.modules makes ``import pandas`` fail
+    as if it were not installed, which scikit-learn handles. For our own worker processes
+    only (service scorers, ``--workers`` pool), never for a library user's process.
+    """
+    if "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from .artifact import keep_pandas_out
 from .batch import Chunk, Payload, Tally, Task, dumps, score_chunk
 from .core import Filter
 from .records import error_record
@@ -43,6 +44,7 @@ def _init(model_dir: Path | None, max_bytes: int) -> None:
     global _WORKER
     # Ctrl-C is the parent's to handle: it stops the pool, without a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_pandas_out()
     _WORKER = Filter(model_dir, max_bytes=max_bytes)
 
 

@@ -22,7 +22,6 @@ import pickle
 import signal
 import socket
 import struct
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import anyio
 import orjson
 
 from filter import ContamFilterError, Filter, Policy, Result
+from filter.artifact import keep_pandas_out
 from filter.document import Format
 
 log = logging.getLogger("contamfilter.service")
@@ -145,23 +145,10 @@ def _recv(sock: socket.socket) -> Any:
     return pickle.loads(_recv_exactly(sock, n))
 
 
-def _without_pandas() -> None:
-    """Keep pandas out of a scorer process.
-
-    scikit-learn imports pandas whenever it is installed (the ``ray`` extra brings it, and
-    pandas 3 brings pyarrow): 90 MB in every scorer, which never gives scikit-learn a
-    DataFrame. An entry of None in sys.modules makes ``import pandas`` fail as if it were
-    not installed, which scikit-learn handles; only in this process, before the model
-    (and so scikit-learn) is loaded.
-    """
-    if "pandas" not in sys.modules:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-
-
 def _scorer_main(sock: socket.socket, model_dir: str | None, max_bytes: int) -> None:
     # Ctrl-C reaches the whole process group: the HTTP process decides when scorers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _without_pandas()
+    keep_pandas_out()
     try:
         filt = Filter(model_dir, max_bytes=max_bytes)
     except Exception as exc:  # the HTTP process reports it and refuses to start
