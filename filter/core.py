@@ -123,14 +123,15 @@ class Filter:
         return self.score(raw, fmt, policy).clean_text
 
     def _result(self, doc: Document, proba: np.ndarray, policy: Policy) -> Result:
-        labels, kept = policy.decide(doc.texts, proba)
+        texts = doc.texts
+        labels, kept = policy.decide(texts, proba)
         # A list, positional arguments: a generator and keywords cost a third more here.
         paragraphs = tuple([
             ScoredParagraph(p.text, label, dict(zip(LABELS, row, strict=True)), keep)
             for p, row, label, keep in zip(doc.paragraphs, round_scores(proba), labels, kept,
                                            strict=True)
         ])
-        clean = doc.separator.joiner.join(compress(doc.texts, kept))
+        clean = doc.separator.joiner.join(compress(texts, kept))
         return Result(paragraphs=paragraphs, clean_text=clean, model_version=self.version)
 
 

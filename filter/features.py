@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise, repeat
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +24,7 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .containers import CONTAINER_NAMES, container_columns
 from .document import Document, Format, Row
+from .policy import repeat_key
 from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
 # --- lexical ----------------------------------------------------------------------
@@ -32,8 +33,12 @@ _DIGITS = re.compile(r"\d")
 
 
 def row_texts(rows: Sequence[Row]) -> list[str]:
+    return _folded([r.paragraph.text for r in rows])
+
+
+def _folded(texts: Sequence[str]) -> list[str]:
     """Lower-cased text with digits folded, so dates and prices share tokens."""
-    return [_DIGITS.sub("0", r.paragraph.text.lower()) for r in rows]
+    return [_DIGITS.sub("0", t.lower()) for t in texts]
 
 
 # --- shape and position ------------------------------------------------------
@@ -54,7 +59,7 @@ class _DocStats:
         self.words = both[:, -1]
         self.speaker = self.shape[:, 19]
         self.question = self.shape[:, 14]
-        folded = [" ".join(p.text.split()).casefold() for p in doc.paragraphs]
+        folded = [repeat_key(p.text) for p in doc.paragraphs]
         first: dict[str, int] = {}
         last: dict[str, int] = {}
         for i, key in enumerate(folded):
@@ -438,9 +443,8 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     """
     joined = _ROW_END.join(texts)
     if not _fast_tfidf_ok(vectorizer) or joined.count(_ROW_END) != max(len(texts) - 1, 0):
-        return vectorizer.transform(
-            [_DIGITS.sub("0", t.lower()) for t in texts]).tocsr()
-    lookup, n_columns = _vocabulary_with_row_end(vectorizer), len(vectorizer.vocabulary_)
+        return vectorizer.transform(_folded(texts)).tocsr()
+    lookup, n_columns = _from_vocabulary(vectorizer, _with_row_end), len(vectorizer.vocabulary_)
     tokens = _TOKEN_OR_ROW_END.findall(_DIGITS.sub("0", joined.lower()) + _ROW_END)
     grams = tokens + list(map(" ".join, pairwise(tokens)))
     columns = np.fromiter(map(lookup.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
@@ -468,37 +472,40 @@ _END_COLUMN = -2
 # WORD_PATTERN's matches, and the row end: findall never stops inside a run of word
 # characters, so the pattern's word boundaries always hold and are left out (faster).
 _TOKEN_OR_ROW_END = re.compile(r"\w+|[?!:…|©]|\x00")
-_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _vocabulary_with_row_end(vectorizer: TfidfVectorizer) -> dict[str, int]:
-    """The fitted vocabulary, plus the row end marker at ``_END_COLUMN``."""
+def _with_row_end(vocab: dict[str, int]) -> dict[str, int]:
+    """The vocabulary, plus the row end marker at ``_END_COLUMN``."""
+    return {**vocab, _ROW_END: _END_COLUMN}
+
+
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_T = TypeVar("_T")
+
+
+def _from_vocabulary(vectorizer: TfidfVectorizer | DictVectorizer,
+                     build: Callable[[dict[str, int]], _T]) -> _T:
+    """``build(vectorizer.vocabulary_)``, made once per fitted vocabulary: a vectorizer
+    fitted again has a new vocabulary, and gets a new one."""
     vocab = vectorizer.vocabulary_
-    cached = _LOOKUPS.get(vectorizer)
+    per_build = _DERIVED.setdefault(vectorizer, {})
+    cached = per_build.get(build)
     if cached is None or cached[0] is not vocab:
-        cached = _LOOKUPS[vectorizer] = (vocab, {**vocab, _ROW_END: _END_COLUMN})
+        cached = per_build[build] = (vocab, build(vocab))
     return cached[1]
 
 
 _TEXT_TAGS = ("text", "heading", "item")
 
 
-_BLOCK_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _block_lookups(vocab: dict[str, int]) -> tuple[dict[str, int], dict[str, int],
+                                                  dict[str, int]]:
+    """(tag -> column, class token -> column, ancestor token -> column)."""
+    def named(prefix: str) -> dict[str, int]:
+        return {name[len(prefix):]: col for name, col in vocab.items()
+                if name.startswith(prefix)}
 
-
-def _block_lookups(vectorizer: DictVectorizer) -> tuple[dict, dict[str, int], dict[str, int],
-                                                        dict[str, int]]:
-    """(vocabulary, tag -> column, class token -> column, ancestor token -> column)."""
-    vocab = vectorizer.vocabulary_
-    cached = _BLOCK_LOOKUPS.get(vectorizer)
-    if cached is None or cached[0] is not vocab:
-        def named(prefix: str) -> dict[str, int]:
-            return {name[len(prefix):]: col for name, col in vocab.items()
-                    if name.startswith(prefix)}
-
-        cached = (vocab, named("tag="), named("class="), named("inside="))
-        _BLOCK_LOOKUPS[vectorizer] = cached
-    return cached
+    return named("tag="), named("class="), named("inside=")
 
 
 def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
@@ -508,7 +515,8 @@ def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_mat
     a paragraph are looked up once per distinct pair of token tuples (siblings share
     their ancestors' classes).
     """
-    vocab, tag_cols, class_cols, inside_cols = _block_lookups(vectorizer)
+    vocab = vectorizer.vocabulary_
+    tag_cols, class_cols, inside_cols = _from_vocabulary(vectorizer, _block_lookups)
     facts = [vocab.get("html link density"), vocab.get("html emphasised text"),
              vocab.get("html depth")]
     all_facts = None not in facts

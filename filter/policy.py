@@ -13,7 +13,9 @@ DEFAULT_KEEP = frozenset({Label.BODY})
 # Drop only when the unwanted labels together are more likely than the wanted ones.
 DEFAULT_MIN_CONFIDENCE = 0.5
 
-def _fold(text: str) -> str:
+def repeat_key(text: str) -> str:
+    """What two paragraphs share when one repeats the other word for word: white space
+    and case folded (the policy's repeat rule, and the feature that mirrors it)."""
     # Every whitespace character but " " is unprintable, so a printable text without
     # doubled or edge spaces is already split-joined: skip that, most of decide's cost.
     if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
@@ -68,7 +70,7 @@ class Policy:
         kept = [keeps_label[top] or 1.0 - mass < min_confidence
                 for top, mass in zip(best, kept_mass, strict=True)]
         if self.drop_repeats:
-            keys = [_fold(text) for text in texts]
+            keys = [repeat_key(text) for text in texts]
             if len(set(keys)) < len(keys):  # walk the paragraphs only when some repeat
                 seen: set[str] = set()
                 for k, key in enumerate(keys):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from filter import Label, Policy
-from filter.policy import _fold
+from filter.policy import repeat_key as _fold
 
 # columns: body, boilerplate, transcript, promo
 PROBA = np.array([
