@@ -93,6 +93,8 @@ _WHO = {"previous paragraph": "the previous paragraph", "next paragraph": "the n
         "paragraphs within three": "nearby paragraphs", "whole document": "the whole page",
         "rest of document after": "the rest of the page after it",
         "document before": "the page before it"}
+# The gate's column of what a logistic model over the paragraph's words says.
+WORDING = "wording looks like body (gate)"
 _LOOKS = re.compile(r"^(.*) looks like (\w+)(?: \(gate\))?$")
 _KIND = {"body": "article text", "other": "page furniture"}
 
@@ -185,7 +187,7 @@ def _names(model: ParagraphClassifier) -> tuple[np.ndarray, np.ndarray | None]:
         gate = None
         if model.gate_ is not None:
             local = model.features_.get_feature_names_out()
-            gate = np.array(list(local[model.gate_.columns_])
+            gate = np.array(list(local[model.gate_.columns_]) + [WORDING]
                             + [f"{n} (gate)" for n in context_names(("body", "other"))],
                             dtype=object)
         cached = _NAMES[model] = (names, gate)

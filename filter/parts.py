@@ -44,13 +44,16 @@ class SplitLinear:
 
 
 class GateColumns:
-    """``X[:, columns].toarray()`` of the assembled matrix, from the parts."""
+    """``Gate._dense`` from the parts: ``X[:, columns].toarray()`` of the assembled
+    matrix, then the decision of the gate's logistic model over the word columns."""
 
-    def __init__(self, columns: np.ndarray, layout: Layout) -> None:
+    def __init__(self, columns: np.ndarray, layout: Layout, words: LogisticRegression) -> None:
         part, within = layout.where(columns)
         if (part == 0).any():
             raise ValueError("the gate reads only non-word columns")
-        self.width = len(columns)
+        self.width = len(columns) + 1
+        self.words = np.asarray(words.coef_, dtype=np.float64).ravel()
+        self.words_intercept = float(np.asarray(words.intercept_).ravel()[0])
         self.dense_to = np.flatnonzero(part == 2)
         self.dense_from = within[self.dense_to]
         self.block_to = np.full(layout.blocks, -1, dtype=np.intp)
@@ -65,4 +68,5 @@ class GateColumns:
         used = to >= 0
         row = np.repeat(np.arange(n), np.diff(blocks.indptr))
         out[row[used], to[used]] = blocks.data[used]
+        out[:, -1] = parts.words @ self.words + self.words_intercept
         return out

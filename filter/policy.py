@@ -57,7 +57,8 @@ class Policy:
 
     def decide(self, texts: Sequence[str], proba: np.ndarray) -> tuple[list[Label], list[bool]]:
         """(label, kept) for every paragraph."""
-        keep_cols = [LABELS.index(k.value) for k in self.keep]
+        # In LABELS order, as the review page sums them: the same floats in the same order.
+        keep_cols = sorted(LABELS.index(k.value) for k in self.keep)
         # Whole-matrix numpy, then plain Python per row: numpy on one row at a time was
         # most of this function's cost.
         best = proba.argmax(axis=1).tolist()

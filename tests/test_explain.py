@@ -69,7 +69,7 @@ def test_reasons_of_seed_003_name_teasers_furniture_and_body(filt, seeds):
     teaser = next(p for p in result.paragraphs if p.text.endswith("...") and p.label == "promo")
     assert any("'...'" in r.text for r in teaser.reasons), teaser.reasons
     junk = by_text["spot_imgspot_img"]
-    assert junk.reasons[0].text == "template junk"
+    assert "template junk" in [r.text for r in junk.reasons], junk.reasons
     # Scores and labels are the same with or without reasons.
     plain = filt.score(doc.raw)
     assert [(p.label, p.scores, p.kept) for p in plain.paragraphs] == \

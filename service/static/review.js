@@ -49,7 +49,9 @@ function decide(texts, scores, keep, minConfidence) {
     } else {
       let mass = 0;
       for (const name of LABELS) if (keep.has(name)) mass += scores[k][name];
-      kept = 1.0 - mass < minConfidence;
+      // The scores here are rounded to 6 decimals; the service decides on the exact ones,
+      // where a kept label's mass is never 0: at 1, every paragraph but repeats stays.
+      kept = minConfidence >= 1 || 1.0 - mass < minConfidence;
     }
     return { label, kept, repeat };
   });
