@@ -148,7 +148,7 @@ class Gate:
         """The gate's own columns of X, then the words' opinion (as ``parts.GateColumns``
         computes it, so both paths give the trees the same numbers)."""
         words = self.words_
-        said = X[:, :self.word_columns_] @ words.coef_.ravel() + words.intercept_[0]
+        said = X[:, :words.n_features_in_] @ words.coef_.ravel() + words.intercept_[0]
         return np.column_stack([X[:, self.columns_].toarray(), said])
 
     def fit(self, rows: Sequence[Row], X: sp.csr_matrix, y: np.ndarray, groups: np.ndarray,
@@ -160,7 +160,6 @@ class Gate:
         target = np.array([label == "body" for label in y])
         counts = np.asarray((X[labeled][:, first_column:] != 0).sum(axis=0)).ravel()
         self.columns_ = first_column + np.flatnonzero(counts >= self.min_share * labeled.sum())
-        self.word_columns_ = first_column
         words = X[:, :first_column]
         at = np.flatnonzero(labeled)
         self.words_ = self._words_model().fit(words[at], target[at], sample_weight=weight[at])

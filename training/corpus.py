@@ -17,7 +17,6 @@ import gzip
 import json
 import re
 import zlib
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -90,12 +89,11 @@ def tokens(text: str) -> list[str]:
 
 
 class Reference:
-    """The gold text's words and trigrams, for aligning paragraphs against it."""
+    """The gold text's words (in order) and trigrams, for aligning paragraphs against it."""
 
     def __init__(self, gold: str) -> None:
         toks = tokens(gold)
         self.tokens = toks
-        self.words = Counter(toks)
         self.trigrams = set(zip(toks, toks[1:], toks[2:], strict=False))
 
     def shares(self, texts: Sequence[str]) -> list[float | None]:
