@@ -279,18 +279,37 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
             if self.gate_ is None:
                 return typed
             gate = self.gate_.body_of(rows, split.gate.gather(parts))
+            w = self.types_weights(parts.words)
         # Two opinions on "is this body": the gate, which learned from real pages and
         # seeds alike, and the seeds' four-way model, which knows transcripts and teasers
         # (real pages call interview turns body). A weighted product of experts: either
-        # can veto, and ``types_weight`` < 1 tempers the four-way model, which has seen
-        # no real page, where the two disagree.
-        w = self.types_weight
+        # can veto, and the four-way model, which has seen no real page, weighs at most
+        # ``types_weight`` (see ``types_weights``).
         agree = typed[:, 0] ** w * gate
         body = agree / np.maximum(agree + (1 - typed[:, 0]) ** w * (1 - gate), 1e-12)
         rest = typed[:, 1:]
         total = rest.sum(axis=1, keepdims=True)
         rest = np.where(total > 0, rest / np.where(total > 0, total, 1), 1 / rest.shape[1])
         return np.column_stack([body, (1 - body)[:, None] * rest])
+
+    def types_weights(self, words: sp.csr_matrix) -> np.ndarray:
+        """The four-way model's weight against the gate, per row of the word columns:
+        ``types_weight`` times the square of the share of the row's word weight (its
+        squared tf-idf values) on words the seeds taught it; a row with no word of the
+        vocabulary keeps the whole weight.
+
+        The seeds are English news; on a paragraph in German or Japanese, or of a site's
+        own jargon, the four-way model reads only shape and position, and its veto there
+        dropped article text (out of fold by site on the four corpora, 100 pages each for
+        training: trafilatura_eval's kept snippets 0.880 -> 0.896, wcxb text F1 0.906 ->
+        0.917, removed snippets 0.922 -> 0.899).
+        """
+        known = _split(self).known
+        share = np.asarray(words.multiply(words) @ known).ravel()
+        # No word of the vocabulary at all ("spot_imgspot_img", a lone date): the model
+        # reads shape alone, as it learned to on the seeds' own junk.
+        share[np.diff(words.indptr) == 0] = 1.0
+        return self.types_weight * np.minimum(share, 1.0) ** 2
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
         return np.array(LABELS)[self.predict_proba(rows).argmax(axis=1)]
@@ -307,6 +326,8 @@ class _Split:
         layout = model.features_.layout()
         self.local = SplitLinear(model.types_.local_, layout)
         self.context = SplitLinear(model.types_.context_, layout)
+        # Words the four-way model was fitted on: a word it never saw keeps a zero weight.
+        self.known = (self.local.words != 0).any(axis=1).astype(np.float64)
         self.gate = (GateColumns(model.gate_.columns_, layout, model.gate_.words_)
                      if model.gate_ is not None else None)
 

@@ -208,7 +208,9 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     # The runner-up label of a body paragraph is what it was told apart from.
     ranked = np.argsort(-proba, axis=1)
     ref_col = [ranked[i, 1] if label_col[i] == 0 else 0 for i in range(len(rows))]
-    scale = model.types_weight if model.gate_ is not None else 1.0
+    # The four-way model's weight in the product with the gate, row by row.
+    scale = (model.types_weights(X[:, :model.features_.layout().words])
+             if model.gate_ is not None else np.ones(len(rows)))
     gate = None
     if model.gate_ is not None:
         D = model.gate_._dense(X)
@@ -226,7 +228,7 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
         diff = dense - dense.mean(axis=0) if len(pos) > 1 else dense
         lab = np.array([row_of.get(LABELS[label_col[i]], -1) for i in pos])
         ref = np.array([row_of.get(LABELS[ref_col[i]], -1) for i in pos])
-        linear = diff * (coef[lab][:, cols] - coef[ref][:, cols]) * scale
+        linear = diff * (coef[lab][:, cols] - coef[ref][:, cols]) * scale[pos][:, None]
         # One row of weights (and of differences from the page's average, which say how
         # to word a feature) per paragraph, over the linear columns and then the gate's.
         if gate is None:

@@ -106,3 +106,25 @@ def test_a_headline_the_reference_leaves_out_is_unlabeled_not_other(tmp_path, fm
     by_text = dict(zip((p.text for p in document.paragraphs), labels, strict=True))
     assert by_text["Harbour ferry returns after winter repairs"] is None
     assert any(label == OTHER and "Copyright 2025" in t for t, label in by_text.items())
+
+
+def test_pages_labeled_in_a_pool_come_back_as_one_process_labels_them(tmp_path):
+    from training.corpus import _POOL_PAGES, load_real_pages
+
+    untitled = GOLD.split("\n\n", 1)[1]
+    records = [{"id": str(k), "source": "tiny", "url": f"https://site{k % 7}.example/{k}",
+                "html": PAGE.replace("eleven weeks", f"{k} weeks"),
+                "gold": (GOLD if k % 3 else untitled).replace("eleven weeks", f"{k} weeks"),
+                "gold_type": "full_text", "meta": {}} for k in range(_POOL_PAGES + 6)]
+    write_corpus(tmp_path / "tiny.jsonl.gz", records)
+    alone = load_real_pages(tmp_path, workers=1)
+    pooled = load_real_pages(tmp_path, workers=2)
+    assert pooled.labels == alone.labels and pooled.sites == alone.sites
+    assert pooled.documents == alone.documents and pooled.corpora == alone.corpora
+    assert len(pooled.documents) == 2 * len(records)
+
+    def weeks(document):  # which page a document came from, by its number of weeks
+        text = next(p.text for p in document.paragraphs if " weeks" in p.text)
+        return text.split(" weeks")[0].split()[-1]
+
+    assert [weeks(d) for d in pooled.documents[::2]] == [str(k) for k in range(len(records))]

@@ -68,3 +68,32 @@ def test_seeds_keep_their_share_of_the_gate_however_many_pages_are_read():
         # Unlabeled rows give context only and no weight to share.
         assert seeds == pytest.approx(0.05) if pages > 1000 else seeds >= 0.05
         assert (weight[real] == 1).all() and (weight[~real] >= 1).all()
+
+
+def test_the_seed_model_has_little_say_on_words_the_seeds_never_taught_it(filt, seeds):
+    """The four-way model learned English news from the seeds; on paragraphs in words it
+    never saw, the gate decides body, and on the seeds' own prose and on text with no
+    word of the vocabulary at all it keeps its whole weight."""
+    model = filt.model
+
+    def weights(texts):
+        rows = rows_of([Document(tuple(Paragraph(t, k) for k, t in enumerate(texts)))])
+        X = model.features_.transform(rows).tocsr()
+        return rows, X, model.types_weights(X[:, :model.features_.layout().words])
+
+    german = ["Der Gemeinderat hat am Dienstag beschlossen, die Busspuren zu verlängern.",
+              "Die Arbeiten beginnen im Frühjahr und sollen bis zum Herbst dauern."]
+    rows, X, w = weights(german)
+    assert (w < 0.1 * model.types_weight).all(), w
+    # The product of experts leans on the gate as the weight goes to 0.
+    gate = model.gate_.body(rows, X)
+    assert np.abs(model.predict_proba(rows)[:, 0] - gate).max() < 0.1
+
+    _, _, w = weights(["Qwzlorp vintakke drumbelsen.", "spot_imgspot_img"])
+    assert w.tolist() == [model.types_weight] * 2  # no word of the vocabulary: shape alone
+
+    prose = next(d for name, d in sorted(seeds.items()) if name.startswith("000_"))
+    body = [p.text for p, label in zip(prose.document.paragraphs, prose.labels, strict=True)
+            if label == "body" and len(p.text.split()) >= 20]
+    _, _, w = weights(body)
+    assert len(body) >= 3 and w.min() > 0.8 * model.types_weight
