@@ -16,20 +16,20 @@ from __future__ import annotations
 import gzip
 import json
 import multiprocessing
-import os
 import re
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cached_property, partial
+from itertools import islice
 from pathlib import Path
 from urllib.parse import urlparse
 
 from filter.artifact import sha256_file
 from filter.document import Document, Format
+from filter.parallel import default_workers
 from filter.segment import segment
 
 BODY, OTHER = "body", "other"
@@ -256,19 +256,14 @@ def load_real_pages(directory: Path, limit: int | None = None,
     if not files:
         raise FileNotFoundError(f"no *.jsonl.gz corpora in {directory}")
     out = RealPages([], [], [], [])
-    workers = workers or len(os.sched_getaffinity(0))
-    with ExitStack() as stack:
-        pool = None
+    workers = workers or default_workers()
+    # spawn, not fork: the parent may hold OpenMP threads (scikit-learn). The executor
+    # starts its processes at the first task, so a small corpus never pays for them.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for path in files:
-            pages = list(read_pages(path))
-            pages = pages[:limit] if limit else pages
-            mapper = map
-            if workers > 1 and len(pages) >= _POOL_PAGES:
-                if pool is None:
-                    # spawn, not fork: the parent may hold OpenMP threads (scikit-learn).
-                    pool = stack.enter_context(ProcessPoolExecutor(
-                        workers, mp_context=multiprocessing.get_context("spawn")))
-                mapper = partial(pool.map, chunksize=8)
+            pages = list(islice(read_pages(path), limit or None))
+            pooled = workers > 1 and len(pages) >= _POOL_PAGES
+            mapper = partial(pool.map, chunksize=8) if pooled else map
             labeled = 0
             for page, modes in zip(pages, mapper(_label_modes, pages), strict=True):
                 for document, labels in modes:
