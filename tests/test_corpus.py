@@ -120,6 +120,7 @@ def test_pages_labeled_in_a_pool_come_back_as_one_process_labels_them(tmp_path):
     alone = load_real_pages(tmp_path, workers=1)
     pooled = load_real_pages(tmp_path, workers=2)
     assert pooled.labels == alone.labels and pooled.sites == alone.sites
+    assert pooled.by_snippets == alone.by_snippets == [False] * len(alone.documents)
     assert pooled.documents == alone.documents and pooled.corpora == alone.corpora
     assert len(pooled.documents) == 2 * len(records)
 
@@ -128,3 +129,24 @@ def test_pages_labeled_in_a_pool_come_back_as_one_process_labels_them(tmp_path):
         return text.split(" weeks")[0].split()[-1]
 
     assert [weeks(d) for d in pooled.documents[::2]] == [str(k) for k in range(len(records))]
+
+
+def test_snippet_pages_weigh_more_in_the_gate_and_the_card_counts_them(tmp_path):
+    from training.corpus import SNIPPET_WEIGHT, load_real_pages
+
+    snippets = {"with": ["resumed its daily crossings"],
+                "without": ["Copyright 2025 Island Gazette. All rights reserved."]}
+    write_corpus(tmp_path / "mixed.jsonl.gz", [
+        {"id": "r", "url": "https://a.example/r", "html": PAGE, "gold": GOLD,
+         "gold_type": "full_text", "meta": {}},
+        {"id": "s", "url": "https://b.example/s", "html": PAGE, "gold": "",
+         "gold_type": "snippets", "meta": snippets}])
+    real = load_real_pages(tmp_path, workers=1)
+    # Both modes of each page: the reference page's documents, then the snippet page's.
+    assert real.by_snippets == [False, False, True, True]
+    assert SNIPPET_WEIGHT > 1 and real.weights() == [1.0, 1.0, SNIPPET_WEIGHT, SNIPPET_WEIGHT]
+    assert real.corpora[0]["pages_labeled_by_snippets"] == 1
+    # Out-of-fold copies recount them: each fold holds one of the two sites.
+    folds = [real.without_fold(k, 2) for k in (0, 1)]
+    assert sorted(f.corpora[0]["pages_labeled_by_snippets"] for f in folds) == [0, 1]
+    assert sorted(f.by_snippets for f in folds) == [[False, False], [True, True]]

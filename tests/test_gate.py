@@ -70,6 +70,21 @@ def test_seeds_keep_their_share_of_the_gate_however_many_pages_are_read():
         assert (weight[real] == 1).all() and (weight[~real] >= 1).all()
 
 
+def test_real_rows_keep_their_own_weight_and_seeds_their_share_of_the_total():
+    from filter.classifier import ParagraphClassifier
+
+    model = ParagraphClassifier(seed_share=0.05)
+    y = np.array(["body"] * 40 + ["other", None] * 5000 + ["body", None] * 1000, dtype=object)
+    real = np.array([False] * 40 + [True] * 12_000)
+    given = np.r_[np.full(40, 9.0), np.ones(10_000), np.full(2000, 5.0)]
+    weight = model._gate_weights(y, real, given)
+    assert (weight[real] == given[real]).all()  # a seed row's given weight is not read
+    labeled = np.array([label is not None for label in y])
+    # Snippet rows weighted 5 count five times in the total the seeds take 5% of.
+    assert weight[~real].sum() / weight[labeled].sum() == pytest.approx(0.05)
+    assert weight[~real].sum() > model._gate_weights(y, real)[~real].sum()
+
+
 def test_the_seed_model_has_little_say_on_words_the_seeds_never_taught_it(filt, seeds):
     """The four-way model learned English news from the seeds; on paragraphs in words it
     never saw, the gate decides body, and on the seeds' own prose and on text with no

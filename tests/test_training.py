@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from filter import Filter
@@ -116,3 +117,38 @@ def test_out_of_fold_models_refuse_a_different_corpus_file(with_real_pages, tmp_
     with pytest.raises(ValueError, match="sha256 mismatch"):
         list(cross_fitted("tiny", w["records"], folds=2, corpora=changed,
                           model_dir=w["model"], seeds=w["seeds"]))
+
+
+def test_the_gate_weighs_a_snippet_pages_labels_more(tmp_path, monkeypatch):
+    from filter.classifier import Gate
+    from training.annotations import load_seeds
+    from training.corpus import SNIPPET_WEIGHT, load_real_pages
+    from training.train import fit
+
+    from .test_corpus import GOLD, PAGE, write_corpus
+
+    snippets = {"with": ["resumed its daily crossings"],
+                "without": ["Copyright 2025 Island Gazette. All rights reserved."]}
+    write_corpus(tmp_path / "mixed.jsonl.gz", [
+        {"id": str(k), "url": f"https://site{k}.example/a", "html": PAGE,
+         "gold": "" if k == 3 else GOLD, "gold_type": "snippets" if k == 3 else "full_text",
+         "meta": snippets if k == 3 else {}} for k in range(4)])
+    real = load_real_pages(tmp_path, workers=1)
+    seen = {}
+    gate_fit = Gate.fit
+
+    def spy(self, rows, X, y, groups, first_column, weight=None):
+        seen.update(y=y, weight=weight, rows=rows)
+        return gate_fit(self, rows, X, y, groups, first_column, weight)
+
+    monkeypatch.setattr(Gate, "fit", spy)
+    fit(load_seeds(small_seed_dir(tmp_path)), real)
+    snippet_docs = {id(d) for d, s in zip(real.documents, real.by_snippets, strict=True) if s}
+    labeled = np.array([label is not None for label in seen["y"]])
+    on_snippet_page = np.array([id(r.doc) in snippet_docs for r in seen["rows"]])
+    weight = np.asarray(seen["weight"])
+    assert (labeled & on_snippet_page).sum() == 4  # the two snippets, in both modes
+    assert (weight[labeled & on_snippet_page] == SNIPPET_WEIGHT).all()
+    from_reference = labeled & ~on_snippet_page & np.isin(
+        [id(r.doc) for r in seen["rows"]], [id(d) for d in real.documents])
+    assert from_reference.sum() > 10 and (weight[from_reference] == 1).all()

@@ -39,6 +39,12 @@ IS_BODY = 0.6
 NOT_BODY = 0.2
 # Below this many words a paragraph is labeled by the in-order alignment, not trigrams.
 SHORT_WORDS = 20
+# The gate's weight of each labeled paragraph of a snippet page. Such a page labels only
+# the few paragraphs that hold its snippets (about five), a page with a reference nearly
+# all of its paragraphs: at weight 1, trafilatura_eval's 990 mostly German pages were 3%
+# of the gate's labeled rows, and German article leads were dropped. Chosen on
+# out-of-fold runs (README, "The model and how it is made").
+SNIPPET_WEIGHT = 5.0
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -201,25 +207,33 @@ def is_title(text: str, titles: list[str]) -> bool:
 class RealPages:
     """Real pages ready for training: both modes of every page, labeled body/other/None.
 
-    ``sites`` holds "corpus:site" for each document.
+    ``sites`` holds "corpus:site" for each document, ``by_snippets`` whether its labels
+    come from must-keep / must-drop snippets rather than a reference text.
     """
 
     documents: list[Document]
     labels: list[list[str | None]]
     sites: list[str]
+    by_snippets: list[bool]
     corpora: list[dict]
+
+    def weights(self) -> list[float]:
+        """The gate's weight of each labeled paragraph, per document."""
+        return [SNIPPET_WEIGHT if s else 1.0 for s in self.by_snippets]
 
     def without_fold(self, k: int, folds: int) -> RealPages:
         """These pages minus the sites of fold ``k``: a model trained on the rest can
         score those pages out of fold. The corpus entries are recounted."""
         keep = [i for i, site in enumerate(self.sites) if _fold(site, folds) != k]
         out = RealPages([self.documents[i] for i in keep], [self.labels[i] for i in keep],
-                        [self.sites[i] for i in keep], [])
+                        [self.sites[i] for i in keep], [self.by_snippets[i] for i in keep], [])
         for entry in self.corpora:
             mine = [i for i in keep if self.sites[i].split(":", 1)[0] == entry["name"]]
             labeled = sum(label is not None for i in mine for label in self.labels[i])
+            snippets = sum(self.by_snippets[i] for i in mine) // len(MODES)
             out.corpora.append({**entry, "pages": len(mine) // len(MODES),
-                                "labeled_paragraphs": labeled})
+                                "labeled_paragraphs": labeled,
+                                "pages_labeled_by_snippets": snippets})
         return out
 
 
@@ -255,7 +269,7 @@ def load_real_pages(directory: Path, limit: int | None = None,
     files = corpus_files(directory)
     if not files:
         raise FileNotFoundError(f"no *.jsonl.gz corpora in {directory}")
-    out = RealPages([], [], [], [])
+    out = RealPages([], [], [], [], [])
     workers = workers or default_workers()
     # spawn, not fork: the parent may hold OpenMP threads (scikit-learn). The executor
     # starts its processes at the first task, so a small corpus never pays for them.
@@ -264,15 +278,19 @@ def load_real_pages(directory: Path, limit: int | None = None,
             pages = list(islice(read_pages(path), limit or None))
             pooled = workers > 1 and len(pages) >= _POOL_PAGES
             mapper = partial(pool.map, chunksize=8) if pooled else map
-            labeled = 0
+            labeled = snippet_pages = 0
             for page, modes in zip(pages, mapper(_label_modes, pages), strict=True):
+                by_snippets = page.gold_type == "snippets"
+                snippet_pages += by_snippets
                 for document, labels in modes:
                     out.documents.append(document)
                     out.labels.append(labels)
                     out.sites.append(f"{page.corpus}:{page.site}")
+                    out.by_snippets.append(by_snippets)
                     labeled += sum(label is not None for label in labels)
             out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
                                 "sha256": sha256_file(path), "labeled_paragraphs": labeled,
+                                "pages_labeled_by_snippets": snippet_pages,
                                 "limit": limit})
     return out
 

@@ -54,7 +54,9 @@ def fit(docs: list[LabeledDocument], real: RealPages | None = None,
                for _ in labels]
     seed_rows = sum(len(d.labels) for d in docs)
     is_real = [False] * seed_rows + [True] * (len(y) - seed_rows)
-    return fitted.fit(rows, y, groups, is_real)
+    weight = [1.0] * seed_rows + [w for w, labels in zip(real.weights(), real.labels, strict=True)
+                                  for _ in labels]
+    return fitted.fit(rows, y, groups, is_real, weight)
 
 
 def cross_validate(docs: list[LabeledDocument], folds: int = DEFAULT_FOLDS,
