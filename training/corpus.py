@@ -229,12 +229,16 @@ class RealPages:
                         [self.sites[i] for i in keep], [self.by_snippets[i] for i in keep], [])
         for entry in self.corpora:
             mine = [i for i in keep if self.sites[i].split(":", 1)[0] == entry["name"]]
-            labeled = sum(label is not None for i in mine for label in self.labels[i])
-            snippets = sum(self.by_snippets[i] for i in mine) // len(MODES)
-            out.corpora.append({**entry, "pages": len(mine) // len(MODES),
-                                "labeled_paragraphs": labeled,
-                                "pages_labeled_by_snippets": snippets})
+            out.corpora.append({**entry, **self._counts(mine)})
         return out
+
+    def _counts(self, documents: Sequence[int]) -> dict:
+        """A corpus entry's counts over these documents (both modes of each page)."""
+        return {"pages": len(documents) // len(MODES),
+                "labeled_paragraphs": sum(label is not None for i in documents
+                                          for label in self.labels[i]),
+                "pages_labeled_by_snippets": sum(self.by_snippets[i]
+                                                 for i in documents) // len(MODES)}
 
 
 MODES = (Format.HTML, Format.TEXT)
@@ -278,19 +282,15 @@ def load_real_pages(directory: Path, limit: int | None = None,
             pages = list(islice(read_pages(path), limit or None))
             pooled = workers > 1 and len(pages) >= _POOL_PAGES
             mapper = partial(pool.map, chunksize=8) if pooled else map
-            labeled = snippet_pages = 0
+            start = len(out.documents)
             for page, modes in zip(pages, mapper(_label_modes, pages), strict=True):
-                by_snippets = page.gold_type == "snippets"
-                snippet_pages += by_snippets
                 for document, labels in modes:
                     out.documents.append(document)
                     out.labels.append(labels)
                     out.sites.append(f"{page.corpus}:{page.site}")
-                    out.by_snippets.append(by_snippets)
-                    labeled += sum(label is not None for label in labels)
-            out.corpora.append({"name": path.name.split(".")[0], "pages": len(pages),
-                                "sha256": sha256_file(path), "labeled_paragraphs": labeled,
-                                "pages_labeled_by_snippets": snippet_pages,
+                    out.by_snippets.append(page.gold_type == "snippets")
+            out.corpora.append({"name": path.name.split(".")[0], "sha256": sha256_file(path),
+                                **out._counts(range(start, len(out.documents))),
                                 "limit": limit})
     return out
 
