@@ -24,6 +24,7 @@ from .document import Row
 from .features import ParagraphFeatures, Parts, _group
 from .inference import linear_proba, trees_positive
 from .labels import LABELS
+from .mainblock import main_block_matrix
 from .parts import GateColumns, SplitLinear
 
 CONTEXT_PARTS = (
@@ -128,7 +129,9 @@ class Gate:
     cannot read forty thousand word columns, so a logistic model over them ("said:",
     "reply", "votes") gives one more column, out of fold by site in training: a comment
     section reads like prose, and only its words, and its neighbours' words through the
-    second pass, tell it from the story.
+    second pass, tell it from the story. The second pass also reads where the paragraph
+    lies against the page's main block (``mainblock``): a comment thread or a run of
+    related-story ledes reads like prose, but lies outside the article's stretch.
     """
 
     def __init__(self, min_share: float = 0.004, max_iter: int = 120, folds: int = 2,
@@ -177,15 +180,15 @@ class Gate:
                                         sample_weight=weight[labeled])
         folds = min(self.folds, sites)
         if folds < 2:  # one site only: nothing to hold out, so in-sample guesses
-            oof = self.local_.predict_proba(D)[:, ::-1]
+            oof = self.local_.predict_proba(D)[:, 1]
         else:
-            oof = np.zeros((len(rows), 2))
+            oof = np.zeros(len(rows))
             for train, test in GroupKFold(n_splits=folds).split(D, target, groups):
                 keep = train[labeled[train]]
                 oof[test] = self._trees().fit(D[keep], target[keep],
                                               sample_weight=weight[keep]).predict_proba(
-                    D[test])[:, ::-1]
-        Z = np.hstack([D, context_matrix(rows, oof)])
+                    D[test])[:, 1]
+        Z = self.second_pass(rows, D, oof)
         self.context_ = self._trees().fit(Z[labeled], target[labeled],
                                           sample_weight=weight[labeled])
         return self
@@ -195,10 +198,16 @@ class Gate:
 
     def body_of(self, rows: Sequence[Row], D: np.ndarray) -> np.ndarray:
         """P(body) from the gate's own columns (``_dense``) of ``rows``."""
-        body = trees_positive(self.local_, D)
-        first = np.column_stack([body, 1.0 - body])
-        Z = np.hstack([D, context_matrix(rows, first)])
-        return trees_positive(self.context_, Z)
+        return trees_positive(self.context_, self.second_pass(rows, D,
+                                                              trees_positive(self.local_, D)))
+
+    @staticmethod
+    def second_pass(rows: Sequence[Row], D: np.ndarray, body: np.ndarray) -> np.ndarray:
+        """What the second pass reads: the gate's own columns ``D``, what the first pass
+        (``body``: its P(body) per row) says of the neighbours, and where each row lies
+        against its page's main block."""
+        return np.hstack([D, context_matrix(rows, np.column_stack([body, 1.0 - body])),
+                          main_block_matrix(rows, body)])
 
 
 class ParagraphClassifier(ClassifierMixin, BaseEstimator):

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from .classifier import ParagraphClassifier, context_matrix, context_names
+from .classifier import ParagraphClassifier, context_names
 from .document import Row
 from .features import _group
 from .inference import _trees, trees_positive
 from .labels import LABELS
+from .mainblock import NAMES as MAIN_BLOCK
 
 TOP = 3
 
@@ -85,6 +86,18 @@ _PHRASES = {
                                   "block"),
     "inside wordiest container": ("inside the page's wordiest block", "outside the page's "
                                   "wordiest block"),
+    "in the main block": ("in the page's main stretch of text",
+                          "outside the page's main stretch of text"),
+    "before the main block": ("before the page's main stretch of text",
+                              "not before the page's main stretch of text"),
+    "after the main block": ("after the page's main stretch of text",
+                             "not after the page's main stretch of text"),
+    "log furniture words to the main block": (
+        "much furniture between it and the main text", "little furniture between it and "
+        "the main text"),
+    "main block's share of body-like words": (
+        "a page whose article-like text is in one stretch",
+        "a page whose article-like text is scattered"),
 }
 _NOUNS = ("speaker tag", "bold speaker tag", "markdown heading", "list item", "template junk")
 _WHO = {"previous paragraph": "the previous paragraph", "next paragraph": "the next paragraph",
@@ -188,7 +201,8 @@ def _names(model: ParagraphClassifier) -> tuple[np.ndarray, np.ndarray | None]:
         if model.gate_ is not None:
             local = model.features_.get_feature_names_out()
             gate = np.array(list(local[model.gate_.columns_]) + [WORDING]
-                            + [f"{n} (gate)" for n in context_names(("body", "other"))],
+                            + [f"{n} (gate)" for n in context_names(("body", "other"))]
+                            + list(MAIN_BLOCK),
                             dtype=object)
         cached = _NAMES[model] = (names, gate)
     return cached
@@ -214,9 +228,7 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     gate = None
     if model.gate_ is not None:
         D = model.gate_._dense(X)
-        body = trees_positive(model.gate_.local_, D)
-        first = np.column_stack([body, 1.0 - body])
-        G = np.hstack([D, context_matrix(rows, first)])
+        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D))
         gate = (G, tree_contributions(model.gate_.context_, G)[0])
     out: list[tuple[Reason, ...]] = [()] * len(rows)
     body_col = row_of.get("body", -1)

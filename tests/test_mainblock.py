@@ -1,0 +1,57 @@
+"""The page's main block: where the article's stretch lies, and each paragraph against it."""
+
+import numpy as np
+import pytest
+
+from filter.classifier import Gate, context_matrix
+from filter.document import Document, Paragraph, rows_of
+from filter.mainblock import NAMES, main_block, main_block_matrix
+
+
+@pytest.mark.parametrize(("scores", "expected"), [
+    ([-1, 2, -0.5, 3, -10, 4], (1, 3)),  # 4.5 beats the lone 4 past the -10
+    ([-1, 2, -0.5, 3, -2, 4], (1, 5)),  # a small dip does not split it
+    ([0, 2, -2, 2], (1, 1)),  # equal sums: the run that ends first, without a zero lead-in
+    ([-3, -1, -2], (1, 1)),  # all negative: the least negative paragraph
+    ([5], (0, 0)),
+])
+def test_the_main_block_is_the_run_with_the_largest_sum(scores, expected):
+    assert main_block(np.array(scores, dtype=float)) == expected
+
+
+def _words(n: int, word: str = "word") -> str:
+    return " ".join([word] * n)
+
+
+def test_each_paragraph_is_placed_against_its_own_page():
+    # Page one: a 20-word menu, a 40-word story in two paragraphs, a 30-word share line,
+    # a 30-word comment. Page two, interleaved with it in the rows: one lone paragraph.
+    one = Document(tuple(Paragraph(_words(n), i) for i, n in enumerate((20, 25, 15, 30, 30))))
+    two = Document((Paragraph(_words(7), 0),))
+    rows = rows_of([one, two])
+    rows = [rows[5], *rows[:5]]
+    body = np.array([0.4, 0.1, 0.9, 0.9, 0.2, 0.7])
+    out = main_block_matrix(rows, body)
+    assert out.shape == (6, len(NAMES))
+    col = {name: k for k, name in enumerate(NAMES)}
+    inside, before, after = (out[1:, col[n]].tolist() for n in NAMES[:3])
+    assert inside == [0, 1, 1, 0, 0] and before == [1, 0, 0, 0, 0] and after == [0, 0, 0, 1, 1]
+    # Furniture words strictly between: none for the neighbours of the block, the share
+    # line's 30 for the comment (whose 0.2 x 30 = 6 does not make up for the share line's
+    # -0.3 x 30 = -9).
+    assert out[1:, col["log furniture words to the main block"]] == pytest.approx(
+        np.log1p([0, 0, 0, 0, 30]))
+    # Body-like words: the story's 0.4 x 25 + 0.4 x 15 = 16 of those and the comment's 6.
+    assert out[1:, col["main block's share of body-like words"]] == pytest.approx(16 / 22)
+    # A page of one paragraph, and not a body-like one, is its own block of no share.
+    assert out[0].tolist() == [1, 0, 0, 0, 0]
+
+
+def test_the_gates_second_pass_reads_the_neighbours_then_the_main_block():
+    one = Document(tuple(Paragraph(_words(n), i) for i, n in enumerate((20, 25, 15))))
+    rows = rows_of([one])
+    D, body = np.arange(6.0).reshape(3, 2), np.array([0.2, 0.9, 0.8])
+    Z = Gate.second_pass(rows, D, body)
+    first = np.column_stack([body, 1 - body])
+    assert np.array_equal(Z, np.hstack([D, context_matrix(rows, first),
+                                        main_block_matrix(rows, body)]))
