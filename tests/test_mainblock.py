@@ -55,3 +55,36 @@ def test_the_gates_second_pass_reads_the_neighbours_then_the_main_block():
     first = np.column_stack([body, 1 - body])
     assert np.array_equal(Z, np.hstack([D, context_matrix(rows, first),
                                         main_block_matrix(rows, body)]))
+
+
+# A story, then a comment that reads like it: same topic, full sentences, and only its
+# place past "Leave a Reply" and a byline tells it from the story.
+STORY_WITH_COMMENT = """Council approves ferry budget
+
+The island council voted 7 to 2 on Tuesday to fund repairs to the ferry engine, ending a \
+months-long dispute over the crossing and its costs to residents.
+
+The authority said the work would start in spring and take six weeks, with a replacement \
+boat running a reduced timetable.
+
+Residents had complained of cancelled crossings all winter.
+
+Leave a Reply
+
+mike77 says:
+November 19, 2019 at 7:02 am
+
+About time. The council has been dragging its feet on this for years and we all paid for \
+it with missed appointments on the mainland.
+
+Reply
+"""
+
+
+def test_the_shipped_model_drops_a_comment_past_the_story_and_says_where_it_lies(filt):
+    result = filt.score(STORY_WITH_COMMENT, "text", explain=True)
+    kept = [p.kept for p in result.paragraphs]
+    assert kept == [True] * 4 + [False] * 4
+    comment = result.paragraphs[6]
+    assert comment.text.startswith("About time.")
+    assert "outside the page's main stretch of text" in [r.text for r in comment.reasons]
