@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 EVAL_STAMP := $(VENV)/.eval-stamp
 CORPORA ?= ../shared/corpora
 
-.PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service bench-scale eval clean
+.PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service bench-scale eval compare clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ $(EVAL_STAMP): $(STAMP) pyproject.toml
 
 eval: $(EVAL_STAMP)
 	$(BIN)/python -m training.evaluate --corpora $(CORPORA) $(EVAL_ARGS)
+
+## make compare BEFORE=DIR AFTER=DIR: two make eval report folders, page by page (paired
+## bootstrap intervals of each figure's change)
+compare: $(STAMP)
+	$(BIN)/python -m training.compare $(BEFORE) $(AFTER) $(COMPARE_ARGS)
 
 check-seeds: $(STAMP)
 	$(BIN)/python -m training.check

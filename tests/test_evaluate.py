@@ -98,13 +98,16 @@ def test_justext_language():
 
 def test_rows_average_over_pages():
     row = ev.Row("t", "html", "c")
-    row.score({"gold_type": "full_text", "gold": "a b", "meta": {}}, "a b")
-    row.score({"gold_type": "full_text", "gold": "a b", "meta": {}}, "")
-    row.score({"gold_type": "snippets", "gold": "", "meta": {"with": ["x"], "without": ["y"]}},
-              "x y")
+    row.score({"id": "1", "gold_type": "full_text", "gold": "a b", "meta": {}}, "a b")
+    row.score({"id": "2", "gold_type": "full_text", "gold": "a b", "meta": {}}, "")
+    row.score({"id": "3", "gold_type": "snippets", "gold": "",
+               "meta": {"with": ["x"], "without": ["y"]}}, "x y")
     s = row.summary()
     assert (s["pages"], s["token_pages"], s["token_f1"]) == (3, 2, 0.5)
     assert (s["with_kept"], s["without_removed"], s["empty_outputs"]) == (1.0, 0.0, 1)
+    assert [(r["page"], r["token_f1"], r["with_kept"], r["without_removed"])
+            for r in row.per_page] == [("1", 1.0, None, None), ("2", 0.0, None, None),
+                                       ("3", None, 1.0, 0.0)]
 
 
 def test_svg_and_tables_from_rows():
@@ -229,8 +232,17 @@ def test_end_to_end_on_a_handmade_corpus(corpus_dir, tmp_path, capsys):
     md = (out / "eval.md").read_text()
     assert "![](eval_f1.svg)" in md and "| contamfilter | handmade | html |" in md
     ET.fromstring((out / "eval_f1.svg").read_text())
+    per_page = [json.loads(line) for line in (out / "eval-pages.jsonl").read_text().splitlines()]
+    assert len(per_page) == 3 * len(rows)
+    ours = [r for r in per_page if (r["tool"], r["mode"]) == ("contamfilter", "html")]
+    assert len({r["page"] for r in ours}) == 3
+    # The per-page figures average to the row's figures.
+    f1s = [r["token_f1"] for r in ours if r["token_f1"] is not None]
+    assert sum(f1s) / len(f1s) == pytest.approx(rows[("contamfilter", "html")]["token_f1"])
+    kept = [r["with_kept"] for r in ours if r["with_kept"] is not None]
+    assert kept == [rows[("contamfilter", "html")]["with_kept"]]
     # reports hold figures and ids, never the pages' text
-    for report in ("eval.json", "eval.md", "eval_f1.svg"):
+    for report in ("eval.json", "eval.md", "eval_f1.svg", "eval-pages.jsonl"):
         text = (out / report).read_text()
         assert "harbour authority" not in text and "Share this story" not in text
 

@@ -66,6 +66,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_OUT = Path("reports")
+PER_PAGE = "eval-pages.jsonl"  # one line per tool, mode, corpus and page
 OOF_FOLDS = 5
 INSTALL_HINT = "pip install -e '.[eval]' (make eval does it)"
 
@@ -353,6 +354,8 @@ class Row:
     without_removed: list[float] = field(default_factory=list)
     snippet_totals: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     dump_seconds: float | None = None
+    # One record per page: what training.compare pairs between two runs.
+    per_page: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -368,8 +371,12 @@ class Row:
         self.pages += 1
         if not tokens(output):
             self.empty += 1
+        record: dict[str, Any] = {"tool": self.tool, "mode": self.mode, "corpus": self.corpus,
+                                  "page": str(page["id"]), "token_f1": None,
+                                  "with_kept": None, "without_removed": None}
         if has_full_text(page):
             self.prf.append(token_prf(output, page.get("gold")))
+            record["token_f1"] = self.prf[-1][2]
         meta = meta_of(page)
         if has_snippets(page):
             counts = snippet_counts(output, meta.get("with"), meta.get("without"))
@@ -378,8 +385,11 @@ class Row:
             found, n_with, absent, n_without = counts
             if n_with:
                 self.with_kept.append(found / n_with)
+                record["with_kept"] = self.with_kept[-1]
             if n_without:
                 self.without_removed.append(absent / n_without)
+                record["without_removed"] = self.without_removed[-1]
+        self.per_page.append(record)
 
     def summary(self) -> dict[str, Any]:
         def mean(values: Sequence[float]) -> float | None:
@@ -587,7 +597,8 @@ def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
     model = {"version": shipped.version, "training_corpora": trained_on,
              "out_of_fold_folds": OOF_FOLDS if trained_on else None}
     return {"rows": [r.summary() for r in rows], "corpora": corpora_info,
-            "skipped": skipped, "model": model}
+            "skipped": skipped, "model": model,
+            "per_page": [record for r in rows for record in r.per_page]}
 
 
 def versions() -> dict[str, str | None]:
@@ -827,8 +838,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    f"python {platform.python_version()}",
         "method": METHOD,
     })
+    per_page = result.pop("per_page")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    with (args.out / PER_PAGE).open("w") as out:
+        out.writelines(json.dumps(record) + "\n" for record in per_page)
     (args.out / "eval_f1.svg").write_text(f1_svg(result["rows"]))
     (args.out / "eval.md").write_text(markdown_report(result))
     print(text_table(result["rows"]))
@@ -839,7 +853,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result["skipped"]:
         print("skipped: " + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
     print(f"{runtime:.0f} s; wrote {args.out / 'eval.json'}, {args.out / 'eval.md'}, "
-          f"{args.out / 'eval_f1.svg'}")
+          f"{args.out / 'eval_f1.svg'}, {args.out / PER_PAGE}")
     return 0
 
 
