@@ -89,3 +89,24 @@ def test_command_line_reads_report_folders_and_prints_a_table(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main([str(tmp_path / "before"), str(tmp_path / "after"), "--tool", "x"]) == 1
     assert "share no scored page" in capsys.readouterr().err
+
+
+def test_versus_pairs_two_tools_of_one_run_on_the_pages_both_scored(tmp_path, capsys):
+    path = tmp_path / "run.jsonl"
+    write_run(path, {f"p{k}": 0.9 for k in range(20)}, tool="contamfilter", mode="html")
+    peer = [{"tool": "trafilatura", "mode": "html", "corpus": "news", "page": f"p{k}",
+             "token_f1": 0.8, "with_kept": None, "without_removed": None} for k in range(25)]
+    path.write_text(path.read_text() + "".join(json.dumps(r) + "\n" for r in peer))
+    assert main([str(path), "--versus", "contamfilter:html", "trafilatura:html"]) == 0
+    out = capsys.readouterr().out
+    assert "| peer | ours |" in out
+    assert ("| contamfilter html vs trafilatura html | - | news | token_f1 | 20 | 0.8000 | "
+            "0.9000 | +0.1000 * |") in out
+    assert main([str(path), "--versus", "contamfilter:text", "trafilatura:html"]) == 1
+    assert "no page scored by contamfilter in text mode" in capsys.readouterr().err
+    for argv in ([str(path), "--versus", "contamfilter", "trafilatura:html"],  # no :MODE
+                 [str(path)],  # neither a second run nor --versus
+                 [str(path), str(path), "--versus", "a:html", "b:html"]):  # both
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2

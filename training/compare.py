@@ -1,8 +1,10 @@
 """Two `make eval` runs, page by page: is a change's gain more than noise?
 
     python -m training.compare BEFORE AFTER [--tool contamfilter] [--resamples 2000]
+    python -m training.compare RUN --versus contamfilter:html trafilatura:html
 
-BEFORE and AFTER are report folders (or their ``eval-pages.jsonl``). For every tool, mode,
+BEFORE and AFTER are report folders (or their ``eval-pages.jsonl``); with ``--versus``,
+two tools of one run are paired instead, on the pages both scored. For every tool, mode,
 corpus and figure in both runs, on the pages both scored: the two means, their difference
 and a 95% bootstrap interval of that difference, resampling pages with the pairs intact.
 A corpus's figures swing by a point between pages of different sites, and a change
@@ -122,8 +124,30 @@ def compare(before: dict, after: dict, tools: Iterable[str] | None = None,
     return out
 
 
-def table(results: Sequence[Paired]) -> str:
-    lines = ["| tool | mode | corpus | figure | pages | before | after | change | 95% interval |",
+def versus(run: dict, ours: tuple[str, str], peer: tuple[str, str]) -> tuple[dict, dict]:
+    """(peer's records, ours) of one run, keyed alike so that ``compare`` pairs them."""
+    name = f"{ours[0]} {ours[1]} vs {peer[0]} {peer[1]}"
+
+    def pick(who: tuple[str, str]) -> dict:
+        found = {(name, "-", corpus, page): values
+                 for (tool, mode, corpus, page), values in run.items() if (tool, mode) == who}
+        if not found:
+            raise CompareError(f"the run has no page scored by {who[0]} in {who[1]} mode")
+        return found
+
+    return pick(peer), pick(ours)
+
+
+def tool_and_mode(value: str) -> tuple[str, str]:
+    tool, sep, mode = value.partition(":")
+    if not sep or not tool or not mode:
+        raise argparse.ArgumentTypeError(f"{value!r} is not TOOL:MODE (contamfilter:html)")
+    return tool, mode
+
+
+def table(results: Sequence[Paired], names: tuple[str, str] = ("before", "after")) -> str:
+    lines = [f"| tool | mode | corpus | figure | pages | {names[0]} | {names[1]} | change | "
+             "95% interval |",
              "|---|---|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         mark = " *" if r.low > 0 or r.high < 0 else ""
@@ -137,7 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.compare",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path, help="report folder or eval-pages.jsonl")
-    parser.add_argument("after", type=Path, help="report folder or eval-pages.jsonl")
+    parser.add_argument("after", type=Path, nargs="?",
+                        help="report folder or eval-pages.jsonl (not with --versus)")
+    parser.add_argument("--versus", nargs=2, type=tool_and_mode, metavar=("OURS", "PEER"),
+                        help="pair two tools of one run, each as TOOL:MODE")
     parser.add_argument("--tool", action="append", dest="tools",
                         help="only this tool (repeatable; default every tool in both runs)")
     parser.add_argument("--resamples", type=int, default=2000)
@@ -145,9 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.resamples < 100:
         parser.error("--resamples must be at least 100")
+    if (args.after is None) == (args.versus is None):
+        parser.error("give two runs, or one run and --versus OURS PEER")
     try:
-        results = compare(read_run(args.before), read_run(args.after), args.tools,
-                          args.resamples, args.seed)
+        if args.versus:
+            peer, ours = versus(read_run(args.before), *args.versus)
+            results = compare(peer, ours, None, args.resamples, args.seed)
+            names = ("peer", "ours")
+        else:
+            results = compare(read_run(args.before), read_run(args.after), args.tools,
+                              args.resamples, args.seed)
+            names = ("before", "after")
     except CompareError as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 1
@@ -155,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("compare: the two runs share no scored page of the tools asked for",
               file=sys.stderr)
         return 1
-    print(table(results))
+    print(table(results, names))
     print("\n* the 95% interval of the per-page change excludes 0")
     return 0
 
