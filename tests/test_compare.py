@@ -43,15 +43,15 @@ def test_only_pages_and_figures_both_runs_scored_are_paired(tmp_path):
                        extra=[other_tool])
     after = write_run(tmp_path / "b.jsonl", {"p1": 0.8, "p2": 0.9, "p3": 0.1},
                       extra=[dict(other_tool, token_f1=0.6, with_kept=0.5)])
-    results = {(r.tool, r.metric): r for r in compare(read_run(before), read_run(after))}
-    assert set(results) == {("contamfilter", "token_f1"), ("trafilatura", "token_f1"),
-                            ("trafilatura", "with_kept")}
-    ours = results[("contamfilter", "token_f1")]
+    results = {(r.what, r.metric): r for r in compare(read_run(before), read_run(after))}
+    assert set(results) == {("contamfilter text", "token_f1"), ("trafilatura html", "token_f1"),
+                            ("trafilatura html", "with_kept")}
+    ours = results[("contamfilter text", "token_f1")]
     assert ours.pages == 2 and ours.before == pytest.approx(0.8)
     assert ours.after == pytest.approx(0.85)
-    assert results[("trafilatura", "with_kept")].change == pytest.approx(-0.5)
+    assert results[("trafilatura html", "with_kept")].change == pytest.approx(-0.5)
     only = compare(read_run(before), read_run(after), tools=["trafilatura"])
-    assert {r.tool for r in only} == {"trafilatura"}
+    assert {r.what for r in only} == {"trafilatura html"}
 
 
 def test_bootstrap_interval_is_reproducible_and_brackets_the_mean():
@@ -84,7 +84,7 @@ def test_command_line_reads_report_folders_and_prints_a_table(tmp_path, capsys):
                   {f"p{k}": 0.5 + k / 100 + shift for k in range(30)})
     assert main([str(tmp_path / "before"), str(tmp_path / "after"), "--resamples", "200"]) == 0
     out = capsys.readouterr().out
-    assert "| contamfilter | text | news | token_f1 | 30 | 0.6450 | 0.6650 | +0.0200 * |" in out
+    assert "| contamfilter text | news | token_f1 | 30 | 0.6450 | 0.6650 | +0.0200 * |" in out
     assert main([str(tmp_path / "before"), str(tmp_path / "missing")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert main([str(tmp_path / "before"), str(tmp_path / "after"), "--tool", "x"]) == 1
@@ -100,7 +100,7 @@ def test_versus_pairs_two_tools_of_one_run_on_the_pages_both_scored(tmp_path, ca
     assert main([str(path), "--versus", "contamfilter:html", "trafilatura:html"]) == 0
     out = capsys.readouterr().out
     assert "| peer | ours |" in out
-    assert ("| contamfilter html vs trafilatura html | - | news | token_f1 | 20 | 0.8000 | "
+    assert ("| contamfilter html vs trafilatura html | news | token_f1 | 20 | 0.8000 | "
             "0.9000 | +0.1000 * |") in out
     assert main([str(path), "--versus", "contamfilter:text", "trafilatura:html"]) == 1
     assert "no page scored by contamfilter in text mode" in capsys.readouterr().err

@@ -104,6 +104,8 @@ def test_rows_average_over_pages():
                "meta": {"with": ["x"], "without": ["y"]}}, "x y")
     s = row.summary()
     assert (s["pages"], s["token_pages"], s["token_f1"]) == (3, 2, 0.5)
+    assert (s["token_precision"], s["token_recall"]) == (0.5, 0.5)
+    assert row.per_page[0]["token_precision"] == 1.0 and row.per_page[2]["token_recall"] is None
     assert (s["with_kept"], s["without_removed"], s["empty_outputs"]) == (1.0, 0.0, 1)
     assert [(r["page"], r["token_f1"], r["with_kept"], r["without_removed"])
             for r in row.per_page] == [("1", 1.0, None, None), ("2", 0.0, None, None),

@@ -24,9 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from .evaluate import PER_PAGE
+from .evaluate import PAGE_FIGURES, PER_PAGE
 
-METRICS = ("token_f1", "with_kept", "without_removed")
+METRICS = PAGE_FIGURES
+
+# {(corpus, page): {figure: value or None}}: one tool's pages in one mode.
+Pages = dict[tuple[str, str], dict[str, float | None]]
+# {(tool, mode): Pages}: one run of make eval.
+Run = dict[tuple[str, str], Pages]
 
 
 class CompareError(Exception):
@@ -35,8 +40,7 @@ class CompareError(Exception):
 
 @dataclass(frozen=True)
 class Paired:
-    tool: str
-    mode: str
+    what: str  # the tool and mode paired, or "ours vs peer"
     corpus: str
     metric: str
     pages: int
@@ -54,28 +58,29 @@ def per_page_file(path: Path) -> Path:
     return path / PER_PAGE if path.is_dir() else path
 
 
-def read_run(path: Path) -> dict[tuple[str, str, str, str], dict[str, float | None]]:
-    """{(tool, mode, corpus, page): {metric: value or None}} from one eval-pages.jsonl."""
+def read_run(path: Path) -> Run:
+    """One eval-pages.jsonl, grouped by tool and mode."""
     file = per_page_file(path)
     if not file.is_file():
         raise CompareError(f"{file}: no such file (make eval writes {PER_PAGE} in its "
                            "report folder)")
-    run: dict[tuple[str, str, str, str], dict[str, float | None]] = {}
+    run: Run = {}
     with file.open() as lines:
         for no, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                key = (str(record["tool"]), str(record["mode"]), str(record["corpus"]),
-                       str(record["page"]))
+                tool, mode = str(record["tool"]), str(record["mode"])
+                page = (str(record["corpus"]), str(record["page"]))
                 values = {m: _number(record.get(m)) for m in METRICS}
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise CompareError(f"{file}:{no}: not a per-page record ({exc})") from None
-            if key in run:
-                raise CompareError(f"{file}:{no}: page {key[3]!r} of {key[0]} {key[1]} on "
-                                   f"{key[2]} appears twice")
-            run[key] = values
+            pages = run.setdefault((tool, mode), {})
+            if page in pages:
+                raise CompareError(f"{file}:{no}: page {page[1]!r} of {tool} {mode} on "
+                                   f"{page[0]} appears twice")
+            pages[page] = values
     return run
 
 
@@ -103,39 +108,44 @@ def bootstrap_interval(diffs: np.ndarray, resamples: int, seed: int,
     return float(low), float(high)
 
 
-def compare(before: dict, after: dict, tools: Iterable[str] | None = None,
-            resamples: int = 2000, seed: int = 0) -> list[Paired]:
-    wanted = set(tools) if tools else None
-    groups: dict[tuple[str, str, str, str], list[tuple[float, float]]] = {}
-    for key, values in before.items():
-        tool, mode, corpus, _page = key
-        if (wanted is not None and tool not in wanted) or key not in after:
+def pair(what: str, before: Pages, after: Pages, resamples: int = 2000,
+         seed: int = 0) -> list[Paired]:
+    """Per corpus and figure, the pages both sides scored, paired."""
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for page, values in before.items():
+        if page not in after:
             continue
         for metric in METRICS:
-            a, b = values[metric], after[key][metric]
+            a, b = values[metric], after[page][metric]
             if a is not None and b is not None:
-                groups.setdefault((tool, mode, corpus, metric), []).append((a, b))
+                groups.setdefault((page[0], metric), []).append((a, b))
     out = []
-    for (tool, mode, corpus, metric), pairs in sorted(groups.items()):
+    for (corpus, metric), pairs in sorted(groups.items()):
         values = np.array(pairs)
         low, high = bootstrap_interval(values[:, 1] - values[:, 0], resamples, seed)
-        out.append(Paired(tool, mode, corpus, metric, len(pairs), float(values[:, 0].mean()),
+        out.append(Paired(what, corpus, metric, len(pairs), float(values[:, 0].mean()),
                           float(values[:, 1].mean()), low, high))
     return out
 
 
-def versus(run: dict, ours: tuple[str, str], peer: tuple[str, str]) -> tuple[dict, dict]:
-    """(peer's records, ours) of one run, keyed alike so that ``compare`` pairs them."""
-    name = f"{ours[0]} {ours[1]} vs {peer[0]} {peer[1]}"
+def compare(before: Run, after: Run, tools: Iterable[str] | None = None,
+            resamples: int = 2000, seed: int = 0) -> list[Paired]:
+    """Each tool and mode of two runs against itself."""
+    wanted = set(tools) if tools else None
+    return [paired
+            for (tool, mode) in sorted(before.keys() & after.keys())
+            if wanted is None or tool in wanted
+            for paired in pair(f"{tool} {mode}", before[tool, mode], after[tool, mode],
+                               resamples, seed)]
 
-    def pick(who: tuple[str, str]) -> dict:
-        found = {(name, "-", corpus, page): values
-                 for (tool, mode, corpus, page), values in run.items() if (tool, mode) == who}
-        if not found:
-            raise CompareError(f"the run has no page scored by {who[0]} in {who[1]} mode")
-        return found
 
-    return pick(peer), pick(ours)
+def versus(run: Run, ours: tuple[str, str], peer: tuple[str, str], resamples: int = 2000,
+           seed: int = 0) -> list[Paired]:
+    """Two tools of one run: the peer's figures as before, ours as after."""
+    for tool, mode in (ours, peer):
+        if (tool, mode) not in run:
+            raise CompareError(f"the run has no page scored by {tool} in {mode} mode")
+    return pair(f"{' '.join(ours)} vs {' '.join(peer)}", run[peer], run[ours], resamples, seed)
 
 
 def tool_and_mode(value: str) -> tuple[str, str]:
@@ -146,12 +156,12 @@ def tool_and_mode(value: str) -> tuple[str, str]:
 
 
 def table(results: Sequence[Paired], names: tuple[str, str] = ("before", "after")) -> str:
-    lines = [f"| tool | mode | corpus | figure | pages | {names[0]} | {names[1]} | change | "
+    lines = [f"| tool and mode | corpus | figure | pages | {names[0]} | {names[1]} | change | "
              "95% interval |",
-             "|---|---|---|---|---:|---:|---:|---:|---|"]
+             "|---|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         mark = " *" if r.low > 0 or r.high < 0 else ""
-        lines.append(f"| {r.tool} | {r.mode} | {r.corpus} | {r.metric} | {r.pages} | "
+        lines.append(f"| {r.what} | {r.corpus} | {r.metric} | {r.pages} | "
                      f"{r.before:.4f} | {r.after:.4f} | {r.change:+.4f}{mark} | "
                      f"[{r.low:+.4f}, {r.high:+.4f}] |")
     return "\n".join(lines)
@@ -176,8 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give two runs, or one run and --versus OURS PEER")
     try:
         if args.versus:
-            peer, ours = versus(read_run(args.before), *args.versus)
-            results = compare(peer, ours, None, args.resamples, args.seed)
+            results = versus(read_run(args.before), *args.versus, args.resamples, args.seed)
             names = ("peer", "ours")
         else:
             results = compare(read_run(args.before), read_run(args.after), args.tools,

@@ -67,6 +67,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_OUT = Path("reports")
 PER_PAGE = "eval-pages.jsonl"  # one line per tool, mode, corpus and page
+PAGE_FIGURES = ("token_precision", "token_recall", "token_f1", "with_kept", "without_removed")
 OOF_FOLDS = 5
 INSTALL_HINT = "pip install -e '.[eval]' (make eval does it)"
 
@@ -349,12 +350,10 @@ class Row:
     empty: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     error_ids: dict[str, list[str]] = field(default_factory=dict)
-    prf: list[tuple[float, float, float]] = field(default_factory=list)
-    with_kept: list[float] = field(default_factory=list)
-    without_removed: list[float] = field(default_factory=list)
     snippet_totals: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     dump_seconds: float | None = None
-    # One record per page: what training.compare pairs between two runs.
+    # One record per page (None where the page has no such figure): the row's figures
+    # are their means, and training.compare pairs them between two runs.
     per_page: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -372,11 +371,10 @@ class Row:
         if not tokens(output):
             self.empty += 1
         record: dict[str, Any] = {"tool": self.tool, "mode": self.mode, "corpus": self.corpus,
-                                  "page": str(page["id"]), "token_f1": None,
-                                  "with_kept": None, "without_removed": None}
+                                  "page": str(page["id"])} | dict.fromkeys(PAGE_FIGURES)
         if has_full_text(page):
-            self.prf.append(token_prf(output, page.get("gold")))
-            record["token_f1"] = self.prf[-1][2]
+            prf = token_prf(output, page.get("gold"))
+            record.update(zip(("token_precision", "token_recall", "token_f1"), prf, strict=True))
         meta = meta_of(page)
         if has_snippets(page):
             counts = snippet_counts(output, meta.get("with"), meta.get("without"))
@@ -384,12 +382,14 @@ class Row:
                 self.snippet_totals[k] += n
             found, n_with, absent, n_without = counts
             if n_with:
-                self.with_kept.append(found / n_with)
-                record["with_kept"] = self.with_kept[-1]
+                record["with_kept"] = found / n_with
             if n_without:
-                self.without_removed.append(absent / n_without)
-                record["without_removed"] = self.without_removed[-1]
+                record["without_removed"] = absent / n_without
         self.per_page.append(record)
+
+    def figure(self, name: str) -> list[float]:
+        """The pages' values of one of PAGE_FIGURES, skipping pages without it."""
+        return [r[name] for r in self.per_page if r[name] is not None]
 
     def summary(self) -> dict[str, Any]:
         def mean(values: Sequence[float]) -> float | None:
@@ -399,14 +399,13 @@ class Row:
         out: dict[str, Any] = {
             "tool": self.tool, "mode": self.mode, "corpus": self.corpus, "label": self.label,
             "out_of_fold": self.oof, "pages": self.pages,
-            "token_pages": len(self.prf),
-            "token_precision": mean([p for p, _, _ in self.prf]),
-            "token_recall": mean([r for _, r, _ in self.prf]),
-            "token_f1": mean([f for _, _, f in self.prf]),
-            "snippet_pages_with": len(self.with_kept),
-            "with_kept": mean(self.with_kept),
-            "snippet_pages_without": len(self.without_removed),
-            "without_removed": mean(self.without_removed),
+            "token_pages": len(self.figure("token_f1")),
+            **{name: mean(self.figure(name))
+               for name in ("token_precision", "token_recall", "token_f1")},
+            "snippet_pages_with": len(self.figure("with_kept")),
+            "with_kept": mean(self.figure("with_kept")),
+            "snippet_pages_without": len(self.figure("without_removed")),
+            "without_removed": mean(self.figure("without_removed")),
             "snippets_with_found": found, "snippets_with_total": n_with,
             "snippets_without_absent": absent, "snippets_without_total": n_without,
             "seconds": self.seconds,
@@ -516,7 +515,8 @@ def run_runner(runner: Runner, row: Row, pages: list[dict[str, Any]],
 
 
 def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
-             log: Callable[[str], None]) -> dict[str, Any]:
+             log: Callable[[str], None]) -> tuple[dict[str, Any], list[Row]]:
+    """The report (without its run details) and the rows that hold every page's figures."""
     from filter import Filter
     from filter.artifact import read_card
 
@@ -596,9 +596,8 @@ def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
 
     model = {"version": shipped.version, "training_corpora": trained_on,
              "out_of_fold_folds": OOF_FOLDS if trained_on else None}
-    return {"rows": [r.summary() for r in rows], "corpora": corpora_info,
-            "skipped": skipped, "model": model,
-            "per_page": [record for r in rows for record in r.per_page]}
+    return ({"rows": [r.summary() for r in rows], "corpora": corpora_info,
+             "skipped": skipped, "model": model}, rows)
 
 
 def versions() -> dict[str, str | None]:
@@ -821,7 +820,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        result = evaluate(args.corpora, args.tools, args.limit, log)
+        result, rows = evaluate(args.corpora, args.tools, args.limit, log)
     except EvalError as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
@@ -838,11 +837,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    f"python {platform.python_version()}",
         "method": METHOD,
     })
-    per_page = result.pop("per_page")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     with (args.out / PER_PAGE).open("w") as out:
-        out.writelines(json.dumps(record) + "\n" for record in per_page)
+        out.writelines(json.dumps(record) + "\n" for row in rows for record in row.per_page)
     (args.out / "eval_f1.svg").write_text(f1_svg(result["rows"]))
     (args.out / "eval.md").write_text(markdown_report(result))
     print(text_table(result["rows"]))
