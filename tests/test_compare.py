@@ -106,7 +106,8 @@ def test_versus_pairs_two_tools_of_one_run_on_the_pages_both_scored(tmp_path, ca
     assert "no page scored by contamfilter in text mode" in capsys.readouterr().err
     for argv in ([str(path), "--versus", "contamfilter", "trafilatura:html"],  # no :MODE
                  [str(path)],  # neither a second run nor --versus
-                 [str(path), str(path), "--versus", "a:html", "b:html"]):  # both
+                 [str(path), str(path), "--versus", "a:html", "b:html"],  # both
+                 [str(path), "--versus", "a:html", "b:html", "--tool", "a"]):  # ignored
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2

@@ -184,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--resamples must be at least 100")
     if (args.after is None) == (args.versus is None):
         parser.error("give two runs, or one run and --versus OURS PEER")
+    if args.versus and args.tools:
+        parser.error("--tool filters two runs; with --versus, OURS and PEER name the tools")
     try:
         if args.versus:
             results = versus(read_run(args.before), *args.versus, args.resamples, args.seed)
