@@ -1,9 +1,18 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from filter import AnnotationError, Format, Label, Separator
-from training.annotations import format_text, load_file, parse_html, parse_text, seeds_hash
+from training.annotations import (
+    format_text,
+    load_file,
+    load_seeds,
+    parse_html,
+    parse_text,
+    seed_paragraphs_hash,
+    seeds_hash,
+)
 
 from .conftest import SEEDS
 
@@ -80,3 +89,21 @@ def test_seed_hash_changes_with_any_edit(tmp_path):
     target.write_text(target.read_text().replace("promo       | The 10", "body        | The 10"))
     assert seeds_hash(tmp_path) != before
     assert seeds_hash(Path(SEEDS)) == seeds_hash(Path(SEEDS))
+
+
+def test_paragraph_hash_follows_what_segmentation_gives_not_the_bytes(tmp_path):
+    for src in sorted(SEEDS.glob("00*.txt")):
+        (tmp_path / src.name).write_bytes(src.read_bytes())
+    docs = load_seeds(tmp_path)
+    before = seed_paragraphs_hash(docs)
+    assert seed_paragraphs_hash(load_seeds(tmp_path)) == before
+    # Same files, one paragraph read with other block facts (as a segmentation change
+    # would give): a new hash.
+    doc = docs[0]
+    first = dataclasses.replace(doc.document.paragraphs[0], tag="heading")
+    changed = dataclasses.replace(doc, document=dataclasses.replace(
+        doc.document, paragraphs=(first, *doc.document.paragraphs[1:])))
+    assert seed_paragraphs_hash([changed, *docs[1:]]) != before
+    relabeled = dataclasses.replace(doc, labels=(Label.PROMO, *doc.labels[1:]))
+    assert doc.labels[0] != Label.PROMO
+    assert seed_paragraphs_hash([relabeled, *docs[1:]]) != before

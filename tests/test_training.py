@@ -28,6 +28,7 @@ def test_two_trainings_on_the_same_seeds_give_the_same_card_and_model(tmp_path):
     cards = [train(seeds, tmp_path / f"model{k}", folds=3, log=lambda *_: None) for k in (1, 2)]
     assert cards[0]["cross_validation"] == cards[1]["cross_validation"]
     assert cards[0]["training_data"] == cards[1]["training_data"]
+    assert len(cards[0]["training_data"]["seed_paragraphs_sha256"]) == 64
     assert cards[0]["sha256"] == cards[1]["sha256"]
     written = json.loads((tmp_path / "model1" / "card.json").read_text())
     assert written["sha256"] == cards[0]["sha256"]

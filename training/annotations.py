@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import astuple
 from pathlib import Path
 
 from filter.document import Document, Format, Paragraph
@@ -25,7 +28,7 @@ from filter.segment import html_blocks
 __all__ = [
     "HTML_SUFFIX", "LABEL_ATTR", "LABEL_WIDTH", "TEXT_SUFFIX", "LabeledDocument",
     "format_text", "load_file", "load_seeds", "parse_html", "parse_text", "seed_files",
-    "seeds_hash",
+    "seed_paragraphs_hash", "seeds_hash",
 ]
 
 TEXT_SUFFIX = ".txt"
@@ -107,4 +110,21 @@ def seeds_hash(directory: Path) -> str:
     for path in seed_files(directory):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def seed_paragraphs_hash(docs: Sequence[LabeledDocument]) -> str:
+    """sha256 over what training reads from the seeds: every paragraph's text, block facts
+    and label, document by document.
+
+    ``seeds_hash`` changes when a seed file does; this one also changes when the code that
+    reads the files does (segmentation, the seed formats), which gives the model other
+    paragraphs from the same bytes.
+    """
+    digest = hashlib.sha256()
+    for doc in docs:
+        d = doc.document
+        digest.update(json.dumps([doc.name, d.format.value, d.separator.value]).encode())
+        for para, label in zip(d.paragraphs, doc.labels, strict=True):
+            digest.update(json.dumps([label.value, *astuple(para)]).encode() + b"\n")
     return digest.hexdigest()

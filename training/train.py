@@ -23,7 +23,7 @@ from filter.errors import ContamFilterError
 from filter.labels import LABELS
 from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE
 
-from .annotations import LabeledDocument, load_seeds, seeds_hash
+from .annotations import LabeledDocument, load_seeds, seed_paragraphs_hash, seeds_hash
 from .corpus import RealPages, load_real_pages
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,6 +154,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
                    "min_confidence": DEFAULT_MIN_CONFIDENCE, "drop_repeats": True},
         "training_data": {
             "seeds_sha256": data_hash,
+            "seed_paragraphs_sha256": seed_paragraphs_hash(docs),
             "documents": len(docs),
             "text_documents": sum(d.document.format == "text" for d in docs),
             "html_pages": sum(d.document.format == "html" for d in docs),
