@@ -14,6 +14,8 @@ the service's micro-batches call it). Workloads:
 
 The named peer, measured in the same run on the same HTML pages, is trafilatura's
 ``extract`` with default settings (the ``eval`` extra; skipped with a note if absent).
+On HTML, "contamfilter pure Python" is the same scoring with the compiled walk and tree
+loop (filter/fast*.pyx) swapped for their Python references: what they are worth.
 Targets (issue "Beat the best extractors"): text mode at least 500 seed-sized documents
 per second per core; HTML mode at least 2x trafilatura's pages per second. Exits 1 when a
 target is missed.
@@ -27,7 +29,8 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,21 @@ def batched(score_many: Callable[[list[str]], Any], docs: Sequence[str]) -> Call
     return run
 
 
+@contextmanager
+def pure_python() -> Iterator[bool]:
+    """Score with the Python walk and tree routines; yields False when nothing was
+    compiled (the row would be the same as the normal one)."""
+    from filter import inference
+
+    segment = sys.modules["filter.segment"]  # the module, not the function filter exports
+    saved = segment.fastwalk, inference.fasttrees
+    segment.fastwalk = inference.fasttrees = None
+    try:
+        yield saved != (None, None)
+    finally:
+        segment.fastwalk, inference.fasttrees = saved
+
+
 def seed_workloads() -> dict[str, list[str]]:
     from training.annotations import HTML_SUFFIX, load_seeds
 
@@ -118,6 +136,11 @@ def measure(corpora: Path | None, pages: int) -> dict[str, Any]:
             one_by_one(lambda d, fmt=fmt: filt.score(d, fmt), docs))
         row["contamfilter batched"] = best_rate(
             batched(lambda ds, fmt=fmt: filt.score_many(ds, fmt), docs))
+        if html:
+            with pure_python() as compiled:
+                if compiled:
+                    row["contamfilter pure Python"] = best_rate(
+                        one_by_one(lambda d: filt.score(d, "html"), docs))
         if html and trafilatura is not None:
             row["trafilatura extract"] = best_rate(one_by_one(trafilatura.extract, docs))
         rows[name] = row

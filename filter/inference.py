@@ -24,6 +24,11 @@ try:
 except ImportError:  # pragma: no cover - another scikit-learn layout
     _predict_from_raw_data = None
 
+try:
+    from . import fasttrees
+except ImportError:  # pragma: no cover - installed without building it (no C compiler)
+    fasttrees = None
+
 
 def linear_proba(model: LogisticRegression, X: sp.spmatrix | np.ndarray) -> np.ndarray:
     """``model.predict_proba(X)``: columns in ``model.classes_`` order."""
@@ -40,10 +45,16 @@ def decision_proba(decision: np.ndarray) -> np.ndarray:
 
 def trees_positive(model: HistGradientBoostingClassifier, X: np.ndarray) -> np.ndarray:
     """``model.predict_proba(X)[:, 1]`` of a binary model on numeric columns."""
-    if _predict_from_raw_data is None or model.is_categorical_ is not None:
+    if model.is_categorical_ is not None or (fasttrees is None
+                                             and _predict_from_raw_data is None):
         return model.predict_proba(X)[:, 1]
     X = np.ascontiguousarray(X, dtype=np.float64)
     trees = _trees(model)
+    if fasttrees is not None:
+        return expit(fasttrees.raw_scores(X, trees.feature, trees.threshold, trees.missing_left,
+                                          trees.left, trees.right, trees.value, trees.roots,
+                                          trees.baseline))
+    # Without the compiled loop: scikit-learn's tree routine, or numpy for a few rows.
     if X.shape[0] <= _FEW_ROWS:
         return expit(trees.packed_raw(X))
     raw = np.full(X.shape[0], trees.baseline)
@@ -90,7 +101,7 @@ class _Trees:
         self.feature[leaf] = 0
         self.threshold = flat["num_threshold"].astype(np.float64)
         self.threshold[leaf] = np.inf
-        self.missing_left = flat["missing_go_to_left"].astype(bool)
+        self.missing_left = flat["missing_go_to_left"].astype(np.uint8)
         self.value = flat["value"].astype(np.float64)
         self.roots = offsets
         self.depth = int(flat["depth"].max())
@@ -106,7 +117,7 @@ class _Trees:
             x = X[rows, self.feature[at]]
             left = x <= self.threshold[at]
             if has_nan:
-                left = np.where(np.isnan(x), self.missing_left[at], left)
+                left = np.where(np.isnan(x), self.missing_left[at].astype(bool), left)
             at = np.where(left, self.left[at], self.right[at])
         raw = np.full(n, self.baseline)
         for column in self.value[at].T:  # tree by tree, as scikit-learn adds them

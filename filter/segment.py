@@ -246,12 +246,16 @@ def _parse(html: str) -> etree._Element | None:
     return body if body is not None else root
 
 
-def _walk(html: str) -> list[tuple[Paragraph, etree._Element, list[etree._Element]]]:
-    """Walk the page once: [(paragraph, block element, its text's source elements)]."""
-    root = _parse(html)
-    if root is None:
-        return []
-    out: list[tuple[Paragraph, etree._Element, list[etree._Element]]] = []
+# (text, tag, link density, emphasis, depth, classes, ancestor classes, block element,
+# its text's source elements): one block with text, as both walks give it.
+RawBlock = tuple[str, str, float, float, int, tuple[str, ...], tuple[str, ...],
+                 "etree._Element | None", list["etree._Element"]]
+
+
+def _walk_python(root: etree._Element) -> list[RawBlock]:
+    """Walk the page once (the reference for ``fastwalk``, and the walk when that module
+    was not built)."""
+    out: list[RawBlock] = []
     kinds = _KINDS
     spaces = _SPACES.sub
 
@@ -286,17 +290,9 @@ def _walk(html: str) -> list[tuple[Paragraph, etree._Element, list[etree._Elemen
         if not text:
             return
         plain = len(text.replace("\n", "").replace(" ", "")) or 1
-        para = Paragraph(
-            text=text,
-            index=len(out),
-            tag=str(block.element.tag),
-            link_density=min(1.0, link_chars / plain),
-            emphasis=min(1.0, emphasis_chars / plain),
-            depth=block.depth,
-            classes=block.classes,
-            ancestor_classes=block.ancestor_classes,
-        )
-        out.append((para, block.element, sources))
+        out.append((text, str(block.element.tag), min(1.0, link_chars / plain),
+                    min(1.0, emphasis_chars / plain), block.depth, block.classes,
+                    block.ancestor_classes, block.element, sources))
 
     def walk(el: etree._Element, block: _Block, depth: int, in_link: bool, in_emphasis: bool,
              anc: tuple[str, ...]) -> None:
@@ -341,16 +337,43 @@ def _walk(html: str) -> list[tuple[Paragraph, etree._Element, list[etree._Elemen
     return out
 
 
+try:
+    from . import fastwalk
+except ImportError:  # pragma: no cover - installed without building it (no C compiler)
+    fastwalk = None
+else:
+    fastwalk.configure(_KINDS, _kind, _TOKENS, _tokens_of, _HIDDEN_STYLE.search, _SPACES.sub,
+                       _SKIP, _BR, _BLOCK, _LINK, _EMPH)
+
+
+def _walk(html: str, want_sources: bool = False) -> list[RawBlock]:
+    """Every block of the page with text; its element and sources only if asked."""
+    root = _parse(html)
+    if root is None:
+        return []
+    if fastwalk is not None:
+        return fastwalk.walk(root, want_sources)
+    return _walk_python(root)
+
+
+def _paragraph(index: int, block: RawBlock) -> Paragraph:
+    text, tag, link_density, emphasis, depth, classes, ancestor_classes, _, _ = block
+    return Paragraph(text, index, tag, link_density, emphasis, depth, classes, ancestor_classes)
+
+
+
+
 def html_blocks(html: str) -> Iterator[HtmlBlock]:
     """Walk the page once, yielding each block's paragraph with its source elements."""
-    for para, element, sources in _walk(html):
+    for index, block in enumerate(_walk(html, want_sources=True)):
         counts: dict[int, tuple[etree._Element, int]] = {}
-        for src in sources:
+        for src in block[8]:
             el, n = counts.get(id(src), (src, 0))
             counts[id(src)] = (el, n + 1)
-        yield HtmlBlock(paragraph=para, element=element, sources=tuple(counts.values()))
+        yield HtmlBlock(paragraph=_paragraph(index, block), element=block[7],
+                        sources=tuple(counts.values()))
 
 
 def segment_html(html: str) -> Document:
-    paragraphs = tuple(para for para, _element, _sources in _walk(html))
+    paragraphs = tuple([_paragraph(i, block) for i, block in enumerate(_walk(html))])
     return Document(paragraphs=paragraphs, format=Format.HTML, separator=Separator.BLANK)

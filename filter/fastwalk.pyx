@@ -1,0 +1,274 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The HTML walk of ``filter.segment``, over libxml2's nodes instead of lxml's proxies.
+
+``segment._walk_python`` is the reference: this module gives the same paragraphs (the
+tests compare both on every seed page and on the real corpora). The Python walk asks
+lxml for a proxy object, a tag string and a text string at every node; that was a third
+of scoring a page. Here the walk reads the C tree lxml already built (its public C API
+hands out the node of an element) and makes Python strings only for text that is kept
+and for the attributes the rules read. Proxies for source elements are made only for
+the seed loader, which needs them.
+"""
+
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport strcmp, strlen
+from lxml.includes cimport tree
+from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
+from lxml.includes.tree cimport xmlAttr, xmlNode
+
+import_lxml__etree()
+
+# Set once by filter.segment (configure), so that both walks share their rules.
+cdef dict _kinds = None
+cdef object _kind_of = None
+cdef dict _tokens = None
+cdef object _tokens_of = None
+cdef object _hidden_style = None
+cdef object _spaces = None
+cdef int _SKIP, _BR, _BLOCK, _LINK, _EMPH
+
+
+def configure(dict kinds, kind_of, dict tokens, tokens_of, hidden_style, spaces,
+              int skip, int br, int block, int link, int emph):
+    global _kinds, _kind_of, _tokens, _tokens_of, _hidden_style, _spaces
+    global _SKIP, _BR, _BLOCK, _LINK, _EMPH
+    _kinds, _kind_of, _tokens, _tokens_of = kinds, kind_of, tokens, tokens_of
+    _hidden_style, _spaces = hidden_style, spaces
+    _SKIP, _BR, _BLOCK, _LINK, _EMPH = skip, br, block, link, emph
+
+
+cdef inline str _utf8(const char* s):
+    return PyUnicode_DecodeUTF8(s, strlen(s), NULL)
+
+
+cdef inline bint _is_text(xmlNode* c):
+    return c.type == tree.XML_TEXT_NODE or c.type == tree.XML_CDATA_SECTION_NODE
+
+
+cdef xmlNode* _text_or_skip(xmlNode* c):
+    # lxml's _textNodeOrSkip: text nodes, stepping over XInclude markers.
+    while c is not NULL:
+        if _is_text(c):
+            return c
+        if c.type == tree.XML_XINCLUDE_START or c.type == tree.XML_XINCLUDE_END:
+            c = c.next
+            continue
+        return NULL
+    return NULL
+
+
+cdef str _collect_text(xmlNode* c):
+    """lxml's .text / .tail from the first node on: None when there is nothing."""
+    c = _text_or_skip(c)
+    if c is NULL:
+        return None
+    cdef list parts = []
+    while c is not NULL:
+        if c.content is not NULL and c.content[0] != 0:
+            parts.append(_utf8(<const char*>c.content))
+        c = _text_or_skip(c.next)
+    return "".join(parts)
+
+
+cdef inline bint _counts_as_element(xmlNode* c):
+    # lxml's _isElement: what iterating over an element yields.
+    return (c.type == tree.XML_ELEMENT_NODE or c.type == tree.XML_COMMENT_NODE
+            or c.type == tree.XML_ENTITY_REF_NODE or c.type == tree.XML_PI_NODE)
+
+
+cdef object _attr_value(xmlNode* node, xmlAttr* a, _Document doc):
+    """The value ``el.get(name)`` gives for attribute ``a`` (one without a namespace)."""
+    cdef xmlNode* c = a.children
+    if c is NULL:
+        return ""
+    if c.next is NULL and _is_text(c):
+        return _utf8(<const char*>c.content) if c.content is not NULL else ""
+    # Entity references inside a value: rare; lxml's own answer is the reference.
+    return elementFactory(doc, node).get(_utf8(<const char*>a.name))
+
+
+# The attributes the rules read, by slot; hidden and href only by their presence.
+cdef enum:
+    HIDDEN, ARIA_HIDDEN, TYPE, STYLE, CLASS, ID, ROLE, HREF, N_ATTRS
+cdef const char* _ATTR_NAMES[8]
+_ATTR_NAMES[:] = [b"hidden", b"aria-hidden", b"type", b"style", b"class", b"id", b"role",
+                  b"href"]
+
+
+cdef class _Attrs:
+    """The first value of each attribute the rules read, as ``el.get`` finds it (None:
+    absent), and whether the element has any attribute at all."""
+    cdef bint some
+    cdef list values
+
+
+cdef _Attrs _read_attrs(xmlNode* node, _Document doc):
+    cdef _Attrs out = _Attrs.__new__(_Attrs)
+    cdef xmlAttr* a = node.properties
+    cdef int k
+    out.values = [None] * N_ATTRS
+    while a is not NULL:
+        out.some = True
+        if a.ns is NULL:
+            for k in range(N_ATTRS):
+                if strcmp(<const char*>a.name, _ATTR_NAMES[k]) == 0:
+                    if out.values[k] is None:
+                        out.values[k] = (True if k == HIDDEN or k == HREF
+                                         else _attr_value(node, a, doc))
+                    break
+        a = a.next
+    return out
+
+
+cdef bint _hidden(_Attrs attrs, str tag):
+    cdef list v = attrs.values
+    if v[HIDDEN] is not None or (v[ARIA_HIDDEN] is not None
+                                 and str(v[ARIA_HIDDEN]).lower() == "true"):
+        return True
+    if tag == "input" and v[TYPE] is not None and str(v[TYPE]).lower() == "hidden":
+        return True
+    return bool(v[STYLE]) and bool(_hidden_style(v[STYLE]))
+
+
+cdef tuple _class_tokens(_Attrs attrs):
+    cdef list v = attrs.values
+    if v[CLASS] is None and v[ID] is None and v[ROLE] is None:
+        return ()
+    key = (v[CLASS] or "", v[ID] or "", v[ROLE] or "")
+    tokens = _tokens.get(key)
+    return tokens if tokens is not None else _tokens_of(key)
+
+
+cdef str _tag(xmlNode* node, _Document doc):
+    if node.ns is not NULL:  # never from the HTML parser; lxml spells it out
+        return elementFactory(doc, node).tag
+    return _utf8(<const char*>node.name)
+
+
+cdef class _Block:
+    cdef xmlNode* node
+    cdef int depth
+    cdef tuple ancestor_classes, classes
+    cdef list pieces, sources
+    cdef Py_ssize_t n_sources, link_chars, emphasis_chars
+
+
+cdef _Block _new_block(xmlNode* node, int depth, tuple ancestor_classes, tuple classes):
+    cdef _Block b = _Block.__new__(_Block)
+    b.node, b.depth = node, depth
+    b.ancestor_classes, b.classes = ancestor_classes, classes
+    b.pieces = []
+    b.sources = []
+    return b
+
+
+cdef class _Walk:
+    cdef _Document doc
+    cdef bint want_sources
+    cdef list out
+
+    cdef void add(self, _Block block, str text, xmlNode* source, bint in_link,
+                  bint in_emphasis) except *:
+        cdef Py_ssize_t chars
+        if not text.strip():
+            if block.pieces:
+                block.pieces.append(" ")
+            return
+        text = text.replace("\n", " ")
+        block.pieces.append(text)
+        block.n_sources += 1
+        if self.want_sources:
+            block.sources.append(elementFactory(self.doc, source))
+        if in_link or in_emphasis:
+            chars = len(text.replace(" ", ""))
+            if in_link:
+                block.link_chars += chars
+            if in_emphasis:
+                block.emphasis_chars += chars
+
+    cdef void flush(self, _Block block) except *:
+        cdef Py_ssize_t plain, link_chars, emphasis_chars
+        if block.n_sources == 0:  # most blocks hold only other blocks
+            if block.pieces:
+                block.pieces = []
+            return
+        lines = [x.strip() for x in _spaces(" ", "".join(block.pieces)).split("\n")]
+        text = "\n".join([x for x in lines if x])
+        link_chars, emphasis_chars = block.link_chars, block.emphasis_chars
+        sources = block.sources
+        block.pieces = []
+        block.sources = []
+        block.n_sources = block.link_chars = block.emphasis_chars = 0
+        if not text:
+            return
+        plain = len(text.replace("\n", "").replace(" ", "")) or 1
+        element = elementFactory(self.doc, block.node) if self.want_sources else None
+        self.out.append((text, _tag(block.node, self.doc),
+                         min(1.0, <double>link_chars / <double>plain),
+                         min(1.0, <double>emphasis_chars / <double>plain), block.depth, block.classes,
+                         block.ancestor_classes, element, sources))
+
+    cdef void walk(self, xmlNode* el, _Block block, int depth, bint in_link,
+                   bint in_emphasis, tuple anc) except *:
+        cdef xmlNode* child
+        cdef int kind
+        cdef _Attrs attrs
+        cdef _Block inner
+        cdef str text, name
+        text = _collect_text(el.children)
+        if text:
+            self.add(block, text, el, in_link, in_emphasis)
+        child = el.children
+        while child is not NULL:
+            if not _counts_as_element(child):
+                child = child.next
+                continue
+            if child.type == tree.XML_ELEMENT_NODE:
+                name = _tag(child, self.doc)
+                found = _kinds.get(name)
+                kind = <int>(found if found is not None else _kind_of(name))
+                if kind != _SKIP:
+                    attrs = _read_attrs(child, self.doc)
+                    if attrs.some and (attrs.values[HIDDEN] is not None
+                                       or attrs.values[ARIA_HIDDEN] is not None
+                                       or attrs.values[TYPE] is not None
+                                       or attrs.values[STYLE] is not None) \
+                            and _hidden(attrs, name):
+                        pass
+                    elif kind == _BR:
+                        block.pieces.append("\n")
+                    elif kind == _BLOCK:
+                        self.flush(block)
+                        classes = _class_tokens(attrs) if attrs.some else ()
+                        inner = _new_block(child, depth + 1, anc, classes)
+                        self.walk(child, inner, depth + 1, in_link, in_emphasis,
+                                  anc + classes)
+                        self.flush(inner)
+                    elif kind == _LINK:
+                        self.walk(child, block, depth + 1,
+                                  in_link or attrs.values[HREF] is not None,
+                                  in_emphasis, anc)
+                    else:
+                        self.walk(child, block, depth + 1, in_link,
+                                  in_emphasis or kind == _EMPH, anc)
+            # A comment, processing instruction or entity reference: only its tail.
+            text = _collect_text(child.next)
+            if text:
+                self.add(block, text, el, in_link, in_emphasis)
+            child = child.next
+
+
+def walk(_Element root, bint want_sources=False):
+    """[(text, tag, link_density, emphasis, depth, classes, ancestor_classes, element,
+    sources)] for every block with text; element and sources are None and [] unless
+    ``want_sources``."""
+    cdef _Walk w = _Walk.__new__(_Walk)
+    w.doc = root._doc
+    w.want_sources = want_sources
+    w.out = []
+    cdef _Attrs attrs = _read_attrs(root._c_node, w.doc)
+    classes = _class_tokens(attrs)
+    cdef _Block top = _new_block(root._c_node, 0, (), classes)
+    w.walk(root._c_node, top, 0, False, False, classes)
+    w.flush(top)
+    return w.out

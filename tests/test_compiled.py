@@ -1,0 +1,131 @@
+"""The compiled walk and tree loop give what their Python references give, and are built."""
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+import filter.inference as inference
+from filter import fasttrees, fastwalk
+
+from .conftest import SEEDS, SHARED
+
+# filter.segment the module, not the function of the same name that filter exports.
+segment = sys.modules["filter.segment"]
+
+# What the walk's rules read, in the shapes real pages give them: comments, processing
+# instructions and CDATA between text, hidden elements each way, links with and without
+# href, emphasis, <br>, entities in text and in attributes, a repeated attribute, empty
+# attributes, markup the parser has to repair, text outside any block.
+TRICKY = """<!DOCTYPE html><html><head><title>t</title><style>p{}</style></head>
+<body class="pageBody main-2" id="top" role="document">loose text
+<div class="a" class="b">one<!-- note -->two<?php echo 1; ?>three<br>four</div>
+<p hidden>hidden</p><p aria-hidden="TRUE">aria</p><p aria-hidden="false">shown</p>
+<p style="color: red; DISPLAY : none">styled away</p><p style="">empty style</p>
+<input type="Hidden" value="x"><input type="text" value="y">
+<p>A <a href="/x">linked <b>bold</b></a> and <a name="n">anchor</a> and <i>it</i>.</p>
+<p title="a &amp; b" class="x&amp;y">caf&eacute; &lt;tag&gt; &#x2014; done</p>
+<ul><li>one<li>two <span>inner<div>block in span</div>tail</span></ul>
+<table><tr><td>cell<td class="">cell two</table>
+<p>unclosed <em>emph <strong>strong</p> after
+<svg><text>never</text></svg><script>never()</script><noscript>never</noscript>
+<pre>  keep
+   lines  </pre>\u00a0\u2003<section id="s"><h2>Head</h2>tail text</section>
+</body></html>"""
+
+
+def pages_of_seeds() -> list[str]:
+    return [p.read_text(encoding="utf-8") for p in sorted(SEEDS.rglob("*.html"))]
+
+
+def both_walks(html: str):
+    root = segment._parse(html)
+    assert root is not None
+    return segment._walk_python(root), fastwalk.walk(root, True), fastwalk.walk(root, False)
+
+
+def test_the_compiled_modules_are_built_and_used():
+    # pip install builds them (setup.py); a build that silently fell back to Python
+    # would cost a third of the HTML speed, so the suite says so.
+    assert segment.fastwalk is fastwalk and inference.fasttrees is fasttrees
+
+
+@pytest.mark.parametrize("html", [TRICKY, *pages_of_seeds()],
+                         ids=["tricky", *[p.name for p in sorted(SEEDS.rglob("*.html"))]])
+def test_compiled_walk_gives_the_python_walk(html):
+    python, compiled, without_sources = both_walks(html)
+    assert compiled == python  # the same texts, facts, block elements and sources
+    assert [b[:7] for b in without_sources] == [b[:7] for b in python]
+    assert all(b[7] is None and b[8] == [] for b in without_sources)
+
+
+def test_tricky_page_reads_as_the_rules_say():
+    texts = [b[0] for b in fastwalk.walk(segment._parse(TRICKY))]
+    assert "onetwothree\nfour" in texts and "shown" in texts and "empty style" in texts
+    for gone in ("hidden", "aria", "styled away", "never", "never()"):
+        assert gone not in " ".join(texts)
+    assert "café <tag> — done" in texts
+
+
+def test_segment_html_is_the_same_with_either_walk(monkeypatch):
+    compiled = [segment.segment_html(html) for html in pages_of_seeds()]
+    monkeypatch.setattr(segment, "fastwalk", None)
+    assert [segment.segment_html(html) for html in pages_of_seeds()] == compiled
+
+
+def test_compiled_walk_gives_the_python_walk_on_real_pages():
+    corpora = SHARED / "corpora"
+    if not corpora.is_dir():
+        pytest.skip(f"{corpora} is absent: the real-page corpora live in ../shared")
+    compared = 0
+    for path in sorted(corpora.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for k, line in enumerate(lines):
+                if k >= 150:
+                    break
+                root = segment._parse(json.loads(line)["html"])
+                if root is None:
+                    continue
+                assert fastwalk.walk(root, True) == segment._walk_python(root), (path.name, k)
+                compared += 1
+    assert compared >= 500
+
+
+def test_compiled_trees_give_scikit_learns_floats_with_missing_values():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 6))
+    y = X[:, 0] * X[:, 1] + X[:, 2] > 0
+    X[rng.random(X.shape) < 0.15] = np.nan
+    model = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15).fit(X, y)
+    for n in (0, 1, 7, 500):
+        part = np.ascontiguousarray(X[:n])
+        assert np.array_equal(inference.trees_positive(model, part),
+                              model.predict_proba(part)[:, 1] if n else np.empty(0))
+
+
+def test_python_tree_paths_still_give_scikit_learns_floats(monkeypatch):
+    # The fallback where the loop is not built: scikit-learn's routine, and numpy for a
+    # few rows.
+    monkeypatch.setattr(inference, "fasttrees", None)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    model = HistGradientBoostingClassifier(max_iter=25).fit(X, X[:, 0] > 0.2)
+    for n in (3, 300):
+        part = np.ascontiguousarray(X[:n])
+        assert np.array_equal(inference.trees_positive(model, part),
+                              model.predict_proba(part)[:, 1])
+
+
+def test_a_seed_scores_the_same_through_either_path(filt, monkeypatch):
+    page = Path(sorted(SEEDS.rglob("*.html"))[0]).read_text(encoding="utf-8")
+    fast = filt.score(page, "html")
+    monkeypatch.setattr(segment, "fastwalk", None)
+    monkeypatch.setattr(inference, "fasttrees", None)
+    slow = filt.score(page, "html")
+    assert [(p.text, p.label, p.scores, p.kept) for p in fast.paragraphs] == \
+        [(p.text, p.label, p.scores, p.kept) for p in slow.paragraphs]
