@@ -352,3 +352,28 @@ def test_quick_run_on_the_real_corpora(shared_dir, tmp_path, monkeypatch):
     for row in result["rows"]:
         assert row["pages"] == 3 and row["errors"] == 0
         assert row["token_f1"] is not None or row["with_kept"] is not None
+
+
+def test_tools_run_page_by_page_in_a_turning_order():
+    calls: list[tuple[str, str]] = []
+
+    def tool(name: str) -> ev.Runner:
+        def extract(page, _dump):
+            calls.append((page["id"], name))
+            if name == "b" and page["id"] == "2":
+                raise ValueError("broken page")
+            return "a b"
+        return ev.Runner(name, "html", extract=extract)
+
+    runners = [tool("a"), tool("b"), tool("c")]
+    rows = [ev.Row(r.tool, r.mode, "c") for r in runners]
+    pages = [{"id": str(k), "gold_type": "full_text", "gold": "a b", "meta": {}}
+             for k in range(4)]
+    logged: list[str] = []
+    ev.run_interleaved(runners, rows, pages, {}, logged.append)
+    scored = [c for c in calls if c[0] != "warm-up"]
+    assert scored == [("0", "a"), ("0", "b"), ("0", "c"), ("1", "b"), ("1", "c"), ("1", "a"),
+                      ("2", "c"), ("2", "a"), ("2", "b"), ("3", "a"), ("3", "b"), ("3", "c")]
+    assert [[r["page"] for r in row.per_page] for row in rows] == [["0", "1", "2", "3"]] * 3
+    assert [row.summary()["token_f1"] for row in rows] == [1.0, 0.75, 1.0]
+    assert rows[1].errors == {"ValueError": 1} and len(logged) == 1
