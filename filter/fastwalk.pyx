@@ -24,16 +24,16 @@ cdef object _kind_of = None
 cdef dict _tokens = None
 cdef object _tokens_of = None
 cdef object _hidden_style = None
-cdef object _spaces = None
+cdef object _paragraph_of = None
 cdef int _SKIP, _BR, _BLOCK, _LINK, _EMPH
 
 
-def configure(dict kinds, kind_of, dict tokens, tokens_of, hidden_style, spaces,
+def configure(dict kinds, kind_of, dict tokens, tokens_of, hidden_style, paragraph_of,
               int skip, int br, int block, int link, int emph):
-    global _kinds, _kind_of, _tokens, _tokens_of, _hidden_style, _spaces
+    global _kinds, _kind_of, _tokens, _tokens_of, _hidden_style, _paragraph_of
     global _SKIP, _BR, _BLOCK, _LINK, _EMPH
     _kinds, _kind_of, _tokens, _tokens_of = kinds, kind_of, tokens, tokens_of
-    _hidden_style, _spaces = hidden_style, spaces
+    _hidden_style, _paragraph_of = hidden_style, paragraph_of
     _SKIP, _BR, _BLOCK, _LINK, _EMPH = skip, br, block, link, emph
 
 
@@ -187,26 +187,19 @@ cdef class _Walk:
                 block.emphasis_chars += chars
 
     cdef void flush(self, _Block block) except *:
-        cdef Py_ssize_t plain, link_chars, emphasis_chars
         if block.n_sources == 0:  # most blocks hold only other blocks
             if block.pieces:
                 block.pieces = []
             return
-        lines = [x.strip() for x in _spaces(" ", "".join(block.pieces)).split("\n")]
-        text = "\n".join([x for x in lines if x])
-        link_chars, emphasis_chars = block.link_chars, block.emphasis_chars
-        sources = block.sources
+        para = _paragraph_of(block.pieces, block.link_chars, block.emphasis_chars,
+                             len(self.out), _tag(block.node, self.doc), block.depth,
+                             block.classes, block.ancestor_classes)
+        if para is not None:
+            element = elementFactory(self.doc, block.node) if self.want_sources else None
+            self.out.append((para, element, block.sources))
         block.pieces = []
         block.sources = []
         block.n_sources = block.link_chars = block.emphasis_chars = 0
-        if not text:
-            return
-        plain = len(text.replace("\n", "").replace(" ", "")) or 1
-        element = elementFactory(self.doc, block.node) if self.want_sources else None
-        self.out.append((text, _tag(block.node, self.doc),
-                         min(1.0, <double>link_chars / <double>plain),
-                         min(1.0, <double>emphasis_chars / <double>plain), block.depth, block.classes,
-                         block.ancestor_classes, element, sources))
 
     cdef void walk(self, xmlNode* el, _Block block, int depth, bint in_link,
                    bint in_emphasis, tuple anc) except *:
@@ -259,9 +252,8 @@ cdef class _Walk:
 
 
 def walk(_Element root, bint want_sources=False):
-    """[(text, tag, link_density, emphasis, depth, classes, ancestor_classes, element,
-    sources)] for every block with text; element and sources are None and [] unless
-    ``want_sources``."""
+    """[(paragraph, block element, its text's source elements)] for every block with
+    text; the element is None and the sources [] unless ``want_sources``."""
     cdef _Walk w = _Walk.__new__(_Walk)
     w.doc = root._doc
     w.want_sources = want_sources

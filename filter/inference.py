@@ -51,9 +51,7 @@ def trees_positive(model: HistGradientBoostingClassifier, X: np.ndarray) -> np.n
     X = np.ascontiguousarray(X, dtype=np.float64)
     trees = _trees(model)
     if fasttrees is not None:
-        return expit(fasttrees.raw_scores(X, trees.feature, trees.threshold, trees.missing_left,
-                                          trees.left, trees.right, trees.value, trees.roots,
-                                          trees.baseline))
+        return expit(trees.compiled_raw(X))
     # Without the compiled loop: scikit-learn's tree routine, or numpy for a few rows.
     if X.shape[0] <= _FEW_ROWS:
         return expit(trees.packed_raw(X))
@@ -101,11 +99,17 @@ class _Trees:
         self.feature[leaf] = 0
         self.threshold = flat["num_threshold"].astype(np.float64)
         self.threshold[leaf] = np.inf
-        self.missing_left = flat["missing_go_to_left"].astype(np.uint8)
+        self.missing_left = flat["missing_go_to_left"].astype(bool)
         self.value = flat["value"].astype(np.float64)
         self.roots = offsets
         self.depth = int(flat["depth"].max())
         self.baseline = float(np.ravel(model._baseline_prediction)[0])
+
+    def compiled_raw(self, X: np.ndarray) -> np.ndarray:
+        """``packed_raw`` in one C loop (``fasttrees``): the same floats."""
+        return fasttrees.raw_scores(X, self.feature, self.threshold,
+                                    self.missing_left.view(np.uint8), self.left, self.right,
+                                    self.value, self.roots, self.baseline)
 
     def packed_raw(self, X: np.ndarray) -> np.ndarray:
         """The model's raw score: the same comparisons, the same order of additions."""
@@ -117,7 +121,7 @@ class _Trees:
             x = X[rows, self.feature[at]]
             left = x <= self.threshold[at]
             if has_nan:
-                left = np.where(np.isnan(x), self.missing_left[at].astype(bool), left)
+                left = np.where(np.isnan(x), self.missing_left[at], left)
             at = np.where(left, self.left[at], self.right[at])
         raw = np.full(n, self.baseline)
         for column in self.value[at].T:  # tree by tree, as scikit-learn adds them

@@ -246,18 +246,29 @@ def _parse(html: str) -> etree._Element | None:
     return body if body is not None else root
 
 
-# (text, tag, link density, emphasis, depth, classes, ancestor classes, block element,
-# its text's source elements): one block with text, as both walks give it.
-RawBlock = tuple[str, str, float, float, int, tuple[str, ...], tuple[str, ...],
-                 "etree._Element | None", list["etree._Element"]]
+# (paragraph, block element, its text's source elements): one block with text.
+WalkedBlock = tuple[Paragraph, "etree._Element | None", list["etree._Element"]]
 
 
-def _walk_python(root: etree._Element) -> list[RawBlock]:
+def _paragraph_of(pieces: list[str], link_chars: int, emphasis_chars: int, index: int,
+                  tag: str, depth: int, classes: tuple[str, ...],
+                  ancestor_classes: tuple[str, ...]) -> Paragraph | None:
+    """The paragraph a block's gathered text makes (None when it is only white space):
+    one for both walks, so they cannot differ in how a block's text is spaced."""
+    lines = [x.strip() for x in _SPACES.sub(" ", "".join(pieces)).split("\n")]
+    text = "\n".join([x for x in lines if x])
+    if not text:
+        return None
+    plain = len(text.replace("\n", "").replace(" ", "")) or 1
+    return Paragraph(text, index, tag, min(1.0, link_chars / plain),
+                     min(1.0, emphasis_chars / plain), depth, classes, ancestor_classes)
+
+
+def _walk_python(root: etree._Element) -> list[WalkedBlock]:
     """Walk the page once (the reference for ``fastwalk``, and the walk when that module
     was not built)."""
-    out: list[RawBlock] = []
+    out: list[WalkedBlock] = []
     kinds = _KINDS
-    spaces = _SPACES.sub
 
     def add(block: _Block, text: str, source: etree._Element, in_link: bool,
             in_emphasis: bool) -> None:
@@ -281,18 +292,14 @@ def _walk_python(root: etree._Element) -> list[RawBlock]:
             if block.pieces:
                 block.pieces = []
             return
-        lines = [x.strip() for x in spaces(" ", "".join(block.pieces)).split("\n")]
-        text = "\n".join([x for x in lines if x])
-        link_chars, emphasis_chars = block.link_chars, block.emphasis_chars
+        para = _paragraph_of(block.pieces, block.link_chars, block.emphasis_chars, len(out),
+                             str(block.element.tag), block.depth, block.classes,
+                             block.ancestor_classes)
+        if para is not None:
+            out.append((para, block.element, sources))
         block.pieces = []
         block.sources = []
         block.link_chars = block.emphasis_chars = 0
-        if not text:
-            return
-        plain = len(text.replace("\n", "").replace(" ", "")) or 1
-        out.append((text, str(block.element.tag), min(1.0, link_chars / plain),
-                    min(1.0, emphasis_chars / plain), block.depth, block.classes,
-                    block.ancestor_classes, block.element, sources))
 
     def walk(el: etree._Element, block: _Block, depth: int, in_link: bool, in_emphasis: bool,
              anc: tuple[str, ...]) -> None:
@@ -342,11 +349,11 @@ try:
 except ImportError:  # pragma: no cover - installed without building it (no C compiler)
     fastwalk = None
 else:
-    fastwalk.configure(_KINDS, _kind, _TOKENS, _tokens_of, _HIDDEN_STYLE.search, _SPACES.sub,
+    fastwalk.configure(_KINDS, _kind, _TOKENS, _tokens_of, _HIDDEN_STYLE.search, _paragraph_of,
                        _SKIP, _BR, _BLOCK, _LINK, _EMPH)
 
 
-def _walk(html: str, want_sources: bool = False) -> list[RawBlock]:
+def _walk(html: str, want_sources: bool = False) -> list[WalkedBlock]:
     """Every block of the page with text; its element and sources only if asked."""
     root = _parse(html)
     if root is None:
@@ -356,24 +363,16 @@ def _walk(html: str, want_sources: bool = False) -> list[RawBlock]:
     return _walk_python(root)
 
 
-def _paragraph(index: int, block: RawBlock) -> Paragraph:
-    text, tag, link_density, emphasis, depth, classes, ancestor_classes, _, _ = block
-    return Paragraph(text, index, tag, link_density, emphasis, depth, classes, ancestor_classes)
-
-
-
-
 def html_blocks(html: str) -> Iterator[HtmlBlock]:
     """Walk the page once, yielding each block's paragraph with its source elements."""
-    for index, block in enumerate(_walk(html, want_sources=True)):
+    for para, element, sources in _walk(html, want_sources=True):
         counts: dict[int, tuple[etree._Element, int]] = {}
-        for src in block[8]:
+        for src in sources:
             el, n = counts.get(id(src), (src, 0))
             counts[id(src)] = (el, n + 1)
-        yield HtmlBlock(paragraph=_paragraph(index, block), element=block[7],
-                        sources=tuple(counts.values()))
+        yield HtmlBlock(paragraph=para, element=element, sources=tuple(counts.values()))
 
 
 def segment_html(html: str) -> Document:
-    paragraphs = tuple([_paragraph(i, block) for i, block in enumerate(_walk(html))])
+    paragraphs = tuple([para for para, _element, _sources in _walk(html)])
     return Document(paragraphs=paragraphs, format=Format.HTML, separator=Separator.BLANK)

@@ -26,8 +26,6 @@ import numpy as np
 
 from .evaluate import PAGE_FIGURES, PER_PAGE
 
-METRICS = PAGE_FIGURES
-
 # {(corpus, page): {figure: value or None}}: one tool's pages in one mode.
 Pages = dict[tuple[str, str], dict[str, float | None]]
 # {(tool, mode): Pages}: one run of make eval.
@@ -73,7 +71,7 @@ def read_run(path: Path) -> Run:
                 record = json.loads(line)
                 tool, mode = str(record["tool"]), str(record["mode"])
                 page = (str(record["corpus"]), str(record["page"]))
-                values = {m: _number(record.get(m)) for m in METRICS}
+                values = {m: _number(record.get(m)) for m in PAGE_FIGURES}
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise CompareError(f"{file}:{no}: not a per-page record ({exc})") from None
             pages = run.setdefault((tool, mode), {})
@@ -115,7 +113,7 @@ def pair(what: str, before: Pages, after: Pages, resamples: int = 2000,
     for page, values in before.items():
         if page not in after:
             continue
-        for metric in METRICS:
+        for metric in PAGE_FIGURES:
             a, b = values[metric], after[page][metric]
             if a is not None and b is not None:
                 groups.setdefault((page[0], metric), []).append((a, b))

@@ -396,16 +396,14 @@ class Row:
             return sum(values) / len(values) if values else None
 
         found, n_with, absent, n_without = self.snippet_totals
+        figures = {name: self.figure(name) for name in PAGE_FIGURES}
         out: dict[str, Any] = {
             "tool": self.tool, "mode": self.mode, "corpus": self.corpus, "label": self.label,
             "out_of_fold": self.oof, "pages": self.pages,
-            "token_pages": len(self.figure("token_f1")),
-            **{name: mean(self.figure(name))
-               for name in ("token_precision", "token_recall", "token_f1")},
-            "snippet_pages_with": len(self.figure("with_kept")),
-            "with_kept": mean(self.figure("with_kept")),
-            "snippet_pages_without": len(self.figure("without_removed")),
-            "without_removed": mean(self.figure("without_removed")),
+            "token_pages": len(figures["token_f1"]),
+            **{name: mean(values) for name, values in figures.items()},
+            "snippet_pages_with": len(figures["with_kept"]),
+            "snippet_pages_without": len(figures["without_removed"]),
             "snippets_with_found": found, "snippets_with_total": n_with,
             "snippets_without_absent": absent, "snippets_without_total": n_without,
             "seconds": self.seconds,
