@@ -14,7 +14,9 @@ the service's micro-batches call it). Workloads:
 
 The named peer, measured in the same run on the same HTML pages, is trafilatura's
 ``extract`` with default settings (the ``eval`` extra; skipped with a note if absent).
-On HTML, "contamfilter pure Python" is the same scoring with the compiled walk and tree
+The tools of a workload run interleaved, a chunk of documents at a time (see
+``interleaved_rates``), each with its own class-token cache that starts empty at every
+pass. On HTML, "contamfilter pure Python" is the same scoring with the compiled walk and tree
 loop (filter/fast*.pyx) swapped for their Python references: what they are worth.
 Targets (issue "Beat the best extractors"): text mode at least 500 seed-sized documents
 per second per core; HTML mode at least 2x trafilatura's pages per second. Exits 1 when a
@@ -50,33 +52,71 @@ def pin_one_core() -> int | None:
     return cpu
 
 
-def best_rate(run: Callable[[], int], repeats: int = REPEATS) -> dict[str, float]:
-    """Items per second of the fastest of ``repeats`` passes, after one warm-up pass."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        n = run()
-        times.append(time.perf_counter() - start)
-    fastest = min(times)
-    return {"items": n, "best_s": round(fastest, 4), "per_s": round(n / fastest, 1),
-            "median_s": round(sorted(times)[len(times) // 2], 4)}
+def interleaved_rates(tools: dict[str, Callable[[list[str]], Any]], docs: Sequence[str],
+                      repeats: int = REPEATS, chunk: int = BATCH,
+                      between: Callable[[int, str], None] | None = None,
+                      ) -> dict[str, dict[str, float]]:
+    """Documents per second of each tool: the fastest of ``repeats`` passes, after one
+    warm-up pass.
+
+    A pass cuts ``docs`` into chunks of ``chunk``, and every tool runs on a chunk before
+    the next chunk, the tools' order turning by one each chunk: run tool after tool, two
+    tools' timings lay a minute apart, and this machine's speed drifts by tens of percent
+    within minutes, so their ratio did too. ``between(pass, tool)`` runs untimed before each
+    of a tool's chunks.
+    """
+    names = list(tools)
+    chunks = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
+    passes: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats + 1):
+        spent = dict.fromkeys(names, 0.0)
+        for k, part in enumerate(chunks):
+            turn = (repeat * len(chunks) + k) % len(names)
+            for name in names[turn:] + names[:turn]:
+                if between is not None:
+                    between(repeat, name)
+                start = time.perf_counter()
+                tools[name](part)
+                spent[name] += time.perf_counter() - start
+        if repeat:  # the first pass warms up
+            for name in names:
+                passes[name].append(spent[name])
+    out = {}
+    for name, times in passes.items():
+        fastest = min(times)
+        out[name] = {"items": len(docs), "best_s": round(fastest, 4),
+                     "per_s": round(len(docs) / fastest, 1),
+                     "median_s": round(sorted(times)[len(times) // 2], 4)}
+    return out
 
 
-def one_by_one(score: Callable[[str], Any], docs: Sequence[str]) -> Callable[[], int]:
-    def run() -> int:
+def one_by_one(score: Callable[[str], Any]) -> Callable[[list[str]], None]:
+    def run(docs: list[str]) -> None:
         for doc in docs:
             score(doc)
-        return len(docs)
     return run
 
 
-def batched(score_many: Callable[[list[str]], Any], docs: Sequence[str]) -> Callable[[], int]:
-    def run() -> int:
-        for start in range(0, len(docs), BATCH):
-            score_many(list(docs[start:start + BATCH]))
-        return len(docs)
-    return run
+class ClassTokenCaches:
+    """Gives each tool its own class-token cache (``segment._TOKENS``), empty at the start
+    of every pass, as a process that sees each page once has: without it, one variant of
+    contamfilter would find the cache warmed by another on the same pages."""
+
+    def __init__(self) -> None:
+        self.cache = sys.modules["filter.segment"]._TOKENS  # the module, not the function
+        self.kept: dict[str, dict] = {}
+        self.current: str | None = None
+        self.pass_: int | None = None
+
+    def __call__(self, pass_: int, tool: str) -> None:
+        if pass_ != self.pass_:
+            self.kept.clear()
+            self.current, self.pass_ = None, pass_
+        if self.current is not None:
+            self.kept[self.current] = dict(self.cache)
+        self.cache.clear()
+        self.cache.update(self.kept.get(tool, {}))
+        self.current = tool
 
 
 @contextmanager
@@ -130,20 +170,19 @@ def measure(corpora: Path | None, pages: int) -> dict[str, Any]:
     for name, docs in workloads.items():
         html = name.endswith("html")
         fmt = "html" if html else None
-        row: dict[str, Any] = {"documents": len(docs),
-                               "mean_bytes": round(sum(len(d.encode()) for d in docs) / len(docs))}
-        row["contamfilter one by one"] = best_rate(
-            one_by_one(lambda d, fmt=fmt: filt.score(d, fmt), docs))
-        row["contamfilter batched"] = best_rate(
-            batched(lambda ds, fmt=fmt: filt.score_many(ds, fmt), docs))
+        tools: dict[str, Callable[[list[str]], Any]] = {
+            "contamfilter one by one": one_by_one(lambda d, fmt=fmt: filt.score(d, fmt)),
+            "contamfilter batched": lambda ds, fmt=fmt: filt.score_many(ds, fmt),
+        }
         if html:
             with pure_python() as compiled:
                 if compiled:
-                    row["contamfilter pure Python"] = best_rate(
-                        one_by_one(lambda d: filt.score(d, "html"), docs))
-        if html and trafilatura is not None:
-            row["trafilatura extract"] = best_rate(one_by_one(trafilatura.extract, docs))
-        rows[name] = row
+                    tools["contamfilter pure Python"] = pure_python_scoring(filt)
+            if trafilatura is not None:
+                tools["trafilatura extract"] = one_by_one(trafilatura.extract)
+        rows[name] = {"documents": len(docs),
+                      "mean_bytes": round(sum(len(d.encode()) for d in docs) / len(docs)),
+                      **interleaved_rates(tools, docs, between=ClassTokenCaches())}
         if html and not name.startswith("seed"):  # a corpus's pages: also their text dump
             try:
                 from training.corpus import dump_text
@@ -154,10 +193,19 @@ def measure(corpora: Path | None, pages: int) -> dict[str, Any]:
             rows[name.replace(" html", " text dump")] = {
                 "documents": len(dumps),
                 "mean_bytes": round(sum(len(d.encode()) for d in dumps) / len(dumps)),
-                "contamfilter one by one": best_rate(one_by_one(filt.score, dumps)),
-                "contamfilter batched": best_rate(batched(filt.score_many, dumps)),
+                **interleaved_rates({"contamfilter one by one": one_by_one(filt.score),
+                                     "contamfilter batched": filt.score_many}, dumps,
+                                    between=ClassTokenCaches()),
             }
     return rows
+
+
+def pure_python_scoring(filt: Any) -> Callable[[list[str]], None]:
+    def run(docs: list[str]) -> None:
+        with pure_python():
+            for doc in docs:
+                filt.score(doc, "html")
+    return run
 
 
 def targets(rows: dict[str, Any]) -> list[dict[str, Any]]:
@@ -176,7 +224,8 @@ def targets(rows: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render(result: dict[str, Any]) -> str:
-    lines = [f"throughput on one core (CPU {result['cpu']}), best of {REPEATS} passes", "",
+    lines = [f"throughput on one core (CPU {result['cpu']}), best of {REPEATS} passes, tools "
+             f"interleaved every {BATCH} documents", "",
              f"{'workload':<28}{'docs':>6}{'bytes':>8}  {'tool':<26}{'docs/s':>9}"]
     lines.append("-" * len(lines[-1]))
     for name, row in result["workloads"].items():
