@@ -9,7 +9,7 @@ CORPORA ?= ../shared/corpora
 .PHONY: install demo test lint train check-seeds serve bench bench-throughput bench-service bench-scale eval compare clean
 
 # setup.py and the .pyx files: pip install -e compiles filter/fast*.pyx in place.
-$(STAMP): pyproject.toml setup.py filter/fastwalk.pyx filter/fasttrees.pyx
+$(STAMP): pyproject.toml setup.py $(wildcard filter/*.pyx)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"

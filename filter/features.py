@@ -27,6 +27,11 @@ from .document import Document, Format, Row
 from .policy import repeat_key
 from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
+try:
+    from . import fastwords
+except ImportError:  # not compiled: the Python reference does the same
+    fastwords = None
+
 # --- lexical ----------------------------------------------------------------------
 
 _DIGITS = re.compile(r"\d")
@@ -301,7 +306,9 @@ def _cos_to_sum(gram: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # --- the whole local feature set --------------------------------------------------
 
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
-WORD_PATTERN = r"(?u)\b\w+\b|[?!:…|©]"
+# Tokens of one character besides the words (question marks, colons, pipes...).
+_SPECIALS = "?!:…|©"
+WORD_PATTERN = rf"(?u)\b\w+\b|[{_SPECIALS}]"
 
 
 class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -444,15 +451,14 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     joined = _ROW_END.join(texts)
     if not _fast_tfidf_ok(vectorizer) or joined.count(_ROW_END) != max(len(texts) - 1, 0):
         return vectorizer.transform(_folded(texts)).tocsr()
-    lookup, n_columns = _from_vocabulary(vectorizer, _with_row_end), len(vectorizer.vocabulary_)
-    tokens = _TOKEN_OR_ROW_END.findall(_DIGITS.sub("0", joined.lower()) + _ROW_END)
-    grams = tokens + list(map(" ".join, pairwise(tokens)))
-    columns = np.fromiter(map(lookup.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-    ends = columns[:len(tokens)] == _END_COLUMN
-    row_of = np.cumsum(ends) - ends  # a row's end marker is its own last token
-    row_of = np.concatenate([row_of, row_of[:-1]])  # a bigram is in its first token's row
-    known = columns >= 0
-    cells, counts = np.unique(row_of[known] * n_columns + columns[known], return_counts=True)
+    n_columns = len(vectorizer.vocabulary_)
+    folded = _DIGITS.sub("0", joined.lower())
+    if fastwords is not None:
+        table = _from_vocabulary(vectorizer, fastwords.GramTable)
+        cells = table.cells(folded, _SPECIALS, _ROW_END, n_columns)
+    else:
+        cells = _tfidf_cells_python(vectorizer, folded)
+    cells, counts = np.unique(cells, return_counts=True)
     rows = cells // n_columns
     indptr = np.zeros(len(texts) + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
@@ -466,12 +472,26 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     return X
 
 
+def _tfidf_cells_python(vectorizer: TfidfVectorizer, folded: str) -> np.ndarray:
+    """``row * columns + column`` of each uni- and bigram of the folded, joined rows that
+    the vocabulary has, in no set order (the reference for ``fastwords.GramTable``)."""
+    lookup, n_columns = _from_vocabulary(vectorizer, _with_row_end), len(vectorizer.vocabulary_)
+    tokens = _TOKEN_OR_ROW_END.findall(folded + _ROW_END)
+    grams = tokens + list(map(" ".join, pairwise(tokens)))
+    columns = np.fromiter(map(lookup.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+    ends = columns[:len(tokens)] == _END_COLUMN
+    row_of = np.cumsum(ends) - ends  # a row's end marker is its own last token
+    row_of = np.concatenate([row_of, row_of[:-1]])  # a bigram is in its first token's row
+    known = columns >= 0
+    return row_of[known] * n_columns + columns[known]
+
+
 # Joins the rows' texts: no token of the pattern, so no n-gram with it is in a vocabulary.
 _ROW_END = "\x00"
 _END_COLUMN = -2
 # WORD_PATTERN's matches, and the row end: findall never stops inside a run of word
 # characters, so the pattern's word boundaries always hold and are left out (faster).
-_TOKEN_OR_ROW_END = re.compile(r"\w+|[?!:…|©]|\x00")
+_TOKEN_OR_ROW_END = re.compile(rf"\w+|[{_SPECIALS}]|\x00")
 
 
 def _with_row_end(vocab: dict[str, int]) -> dict[str, int]:

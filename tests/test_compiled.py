@@ -1,4 +1,5 @@
-"""The compiled walk and tree loop give what their Python references give, and are built."""
+"""The compiled walk, tree loop and feature scan give what their Python references give,
+and are built."""
 
 import gzip
 import json
@@ -7,10 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+import filter.features as features
 import filter.inference as inference
-from filter import fasttrees, fastwalk
+import filter.shape as shape
+from filter import fasttrees, fastwalk, fastwords
 
 from .conftest import SEEDS, SHARED
 
@@ -77,21 +82,27 @@ def test_segment_html_is_the_same_with_either_walk(monkeypatch):
     assert [segment.segment_html(html) for html in pages_of_seeds()] == compiled
 
 
-def test_compiled_walk_gives_the_python_walk_on_real_pages():
+def real_pages(per_corpus: int):
+    """(where, html) of the first pages of each corpus in ../shared; skips without it."""
     corpora = SHARED / "corpora"
     if not corpora.is_dir():
         pytest.skip(f"{corpora} is absent: the real-page corpora live in ../shared")
-    compared = 0
     for path in sorted(corpora.glob("*.jsonl.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for k, line in enumerate(lines):
-                if k >= 150:
+                if k >= per_corpus:
                     break
-                root = segment._parse(json.loads(line)["html"])
-                if root is None:
-                    continue
-                assert fastwalk.walk(root, True) == segment._walk_python(root), (path.name, k)
-                compared += 1
+                yield (path.name, k), json.loads(line)["html"]
+
+
+def test_compiled_walk_gives_the_python_walk_on_real_pages():
+    compared = 0
+    for where, html in real_pages(150):
+        root = segment._parse(html)
+        if root is None:
+            continue
+        assert fastwalk.walk(root, True) == segment._walk_python(root), where
+        compared += 1
     assert compared >= 500
 
 
@@ -126,6 +137,98 @@ def test_a_seed_scores_the_same_through_either_path(filt, monkeypatch):
     fast = filt.score(page, "html")
     monkeypatch.setattr(segment, "fastwalk", None)
     monkeypatch.setattr(inference, "fasttrees", None)
+    monkeypatch.setattr(shape, "fastwords", None)
+    monkeypatch.setattr(features, "fastwords", None)
     slow = filt.score(page, "html")
     assert [(p.text, p.label, p.scores, p.kept) for p in fast.paragraphs] == \
         [(p.text, p.label, p.scores, p.kept) for p in slow.paragraphs]
+
+
+# --- the features' per-word scan (fastwords) ---------------------------------------
+
+
+# Characters whose classes or lower case are unusual: upper case that lower-cases to
+# two characters or to ASCII (the Kelvin sign), final sigma, digits that are not
+# decimal, numerals, marks, the row end and the special tokens.
+ODD = ["İ", "K", "ΟΔΟΣ", "ß", "ẞ", "²", "٣", "Ⅻ", "Ⓐ", "é", "é", "中文", "_", "\u00a0",
+       "\u2003", "?", "!", ":", "…", "|", "©", "THE", "The", "tHe", "AND", "I", "a", "0",
+       "itself", "nevertheless", "NEVERTHELESS", "neverthelesss", "\x00", "-", "'",
+       "don't", "\U0001d400", "\U0001F600", "\t"]
+
+
+def word_stats_both(text):
+    return (fastwords.word_stats(text, shape.STOP, shape._LONGEST_STOP),
+            shape._word_stats_python(text))
+
+
+def cells_both(vectorizer, texts):
+    folded = features._DIGITS.sub("0", features._ROW_END.join(texts).lower())
+    table = features._from_vocabulary(vectorizer, fastwords.GramTable)
+    compiled = table.cells(folded, features._SPECIALS, features._ROW_END,
+                           len(vectorizer.vocabulary_))
+    return np.sort(compiled), np.sort(features._tfidf_cells_python(vectorizer, folded))
+
+
+def test_the_feature_scan_is_built_and_used():
+    assert shape.fastwords is fastwords and features.fastwords is fastwords
+
+
+def test_word_stats_give_the_python_reference_on_seed_paragraphs_and_odd_text(seeds):
+    texts = [p.text for s in seeds.values() for p in s.document.paragraphs]
+    texts += [*ODD, " ".join(ODD), "".join(ODD), ""]
+    for text in texts:
+        compiled, python = word_stats_both(text)
+        assert compiled == python, text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(ODD) | st.text(max_size=5), max_size=12).map(" ".join))
+def test_word_stats_give_the_python_reference_on_any_text(text):
+    compiled, python = word_stats_both(text)
+    assert compiled == python
+
+
+def test_gram_cells_give_the_python_reference_on_seeds_and_odd_text(filt, seeds):
+    vectorizer = filt.model.features_.words_
+    for s in seeds.values():
+        compiled, python = cells_both(vectorizer, [p.text for p in s.document.paragraphs])
+        assert np.array_equal(compiled, python), s.name
+    compiled, python = cells_both(vectorizer, [*ODD, "the", "of the", "the ? the"])
+    assert np.array_equal(compiled, python)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([*ODD, "the", "of", "news", "said"])
+                         | st.text(max_size=4), max_size=10).map(" ".join), max_size=6))
+def test_gram_cells_give_the_python_reference_on_any_text(filt, texts):
+    compiled, python = cells_both(filt.model.features_.words_, texts)
+    assert np.array_equal(compiled, python)
+
+
+def test_gram_table_refuses_a_trigram():
+    with pytest.raises(ValueError, match="not a uni- or bigram"):
+        fastwords.GramTable({"a b c": 0})
+
+
+def test_feature_scan_gives_the_python_reference_on_real_pages(filt):
+    vectorizer = filt.model.features_.words_
+    compared = 0
+    for where, html in real_pages(100):
+        texts = [p.text for p in segment.segment_html(html).paragraphs]
+        for text in texts:
+            compiled, python = word_stats_both(text)
+            assert compiled == python, (where, text)
+        compiled, python = cells_both(vectorizer, texts)
+        assert np.array_equal(compiled, python), where
+        compared += 1
+    assert compared >= 400
+
+
+def test_python_feature_paths_still_give_the_references(filt, seeds, monkeypatch):
+    from .test_shape import check_shape, check_tfidf
+
+    monkeypatch.setattr(shape, "fastwords", None)
+    monkeypatch.setattr(features, "fastwords", None)
+    docs = [s.document for s in seeds.values()]
+    check_tfidf(filt.model.features_.words_, docs)
+    check_shape([p.text for d in docs for p in d.paragraphs])
