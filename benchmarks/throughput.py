@@ -16,8 +16,9 @@ The named peer, measured in the same run on the same HTML pages, is trafilatura'
 ``extract`` with default settings (the ``eval`` extra; skipped with a note if absent).
 The tools of a workload run interleaved, a chunk of documents at a time (see
 ``interleaved_rates``), each with its own class-token cache that starts empty at every
-pass. On HTML, "contamfilter pure Python" is the same scoring with the compiled walk and tree
-loop (filter/fast*.pyx) swapped for their Python references: what they are worth.
+pass. On HTML, "contamfilter pure Python" is the same scoring with the compiled walk, feature
+scan and tree loop (filter/fast*.pyx) swapped for their Python references: what they are
+worth.
 Targets (issue "Beat the best extractors"): text mode at least 500 seed-sized documents
 per second per core; HTML mode at least 2x trafilatura's pages per second. Exits 1 when a
 target is missed.
@@ -121,17 +122,21 @@ class ClassTokenCaches:
 
 @contextmanager
 def pure_python() -> Iterator[bool]:
-    """Score with the Python walk and tree routines; yields False when nothing was
-    compiled (the row would be the same as the normal one)."""
-    from filter import inference
+    """Score with the Python references of the compiled modules (walk, feature scan,
+    tree loop); yields False when nothing was compiled (the row would be the normal one)."""
+    from filter import features, inference, shape
 
     segment = sys.modules["filter.segment"]  # the module, not the function filter exports
-    saved = segment.fastwalk, inference.fasttrees
-    segment.fastwalk = inference.fasttrees = None
+    places = [(segment, "fastwalk"), (shape, "fastwords"), (features, "fastwords"),
+              (inference, "fasttrees")]
+    saved = [getattr(module, name) for module, name in places]
+    for module, name in places:
+        setattr(module, name, None)
     try:
-        yield saved != (None, None)
+        yield any(m is not None for m in saved)
     finally:
-        segment.fastwalk, inference.fasttrees = saved
+        for (module, name), value in zip(places, saved, strict=True):
+            setattr(module, name, value)
 
 
 def seed_workloads() -> dict[str, list[str]]:

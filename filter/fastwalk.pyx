@@ -264,3 +264,47 @@ def walk(_Element root, bint want_sources=False):
     w.walk(root._c_node, top, 0, False, False, classes)
     w.flush(top)
     return w.out
+
+
+cdef inline bint _ascii_alnum(Py_UCS4 c):
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+
+
+def class_tokens(str joined, Py_ssize_t limit):
+    """``segment._class_tokens_python(joined, limit)``: the ASCII letter-and-digit runs of
+    ``joined``, cut again where a lower-case letter meets an upper-case one, lower-cased;
+    the first ``limit`` distinct ones of at least two characters that are not all digits."""
+    cdef Py_ssize_t n = len(joined), i = 0, start, j
+    cdef Py_UCS4 c
+    cdef bint digits_only
+    cdef unsigned int code
+    cdef char buf[256]
+    cdef list tokens = []
+    cdef str token
+    while i < n and len(tokens) < limit:
+        c = joined[i]
+        if not _ascii_alnum(c):
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < n and _ascii_alnum(joined[i]) and not (
+                97 <= <unsigned int>joined[i - 1] <= 122 and 65 <= <unsigned int>joined[i] <= 90):
+            i += 1
+        if i - start < 2:
+            continue
+        if i - start > 256:
+            token = joined[start:i].lower()
+            digits_only = token.isdigit()
+        else:
+            digits_only = True
+            for j in range(i - start):
+                c = joined[start + j]
+                if not (48 <= <unsigned int>c <= 57):
+                    digits_only = False
+                code = <unsigned int>c
+                buf[j] = <char>(code + 32 if 65 <= code <= 90 else code)  # A-Z
+            token = buf[:i - start].decode("ascii")
+        if not digits_only and token not in tokens:
+            tokens.append(token)
+    return tuple(tokens)

@@ -21,6 +21,7 @@ from cpython.unicode cimport (
     Py_UNICODE_ISUPPER,
     PyUnicode_DecodeASCII,
 )
+from libc.math cimport log1p
 from libc.stdint cimport int64_t, uint64_t
 
 
@@ -36,36 +37,31 @@ cdef inline bint _is_word(Py_UCS4 c):
     return c == 95 or Py_UNICODE_ISALNUM(c)  # 95: '_'
 
 
-def word_stats(str text, stop, Py_ssize_t longest_stop):
-    """(words, words starting with an upper-case letter, stopwords, characters in words,
-    upper-case letters, other letters, digits, punctuation) of ``text``.
+cdef struct Counts:
+    Py_ssize_t words, caps, stops, in_words, upper, alpha, digits, punct
 
-    Words are ``\\w+`` runs; a stopword is a word whose ``str.lower`` is in ``stop``,
-    none longer than ``longest_stop`` (lower-casing never shortens a string). A
-    character's class is the first of upper, alpha, digit, alnum, space that holds for
-    it; anything else is punctuation (``shape.char_classes``).
-    """
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start = -1, length
+
+cdef int _count(str text, object stop, Py_ssize_t longest_stop, Counts* out) except -1:
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start = -1, length, j
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
     cdef Py_UCS4 c
-    cdef Py_ssize_t words = 0, caps = 0, stops = 0, in_words = 0
-    cdef Py_ssize_t upper = 0, alpha = 0, digits = 0, punct = 0
     cdef bint ascii_word = True
     cdef char buf[64]
-    cdef Py_ssize_t j
     cdef unsigned int code
+    out.words = out.caps = out.stops = out.in_words = 0
+    out.upper = out.alpha = out.digits = out.punct = 0
     for i in range(n + 1):
         c = PyUnicode_READ(kind, data, i) if i < n else 0
         if i < n:
             if Py_UNICODE_ISUPPER(c):
-                upper += 1
+                out.upper += 1
             elif Py_UNICODE_ISALPHA(c):
-                alpha += 1
+                out.alpha += 1
             elif Py_UNICODE_ISDIGIT(c):
-                digits += 1
+                out.digits += 1
             elif not Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISSPACE(c):
-                punct += 1
+                out.punct += 1
         if i < n and _is_word(c):
             if start < 0:
                 start, ascii_word = i, True
@@ -75,21 +71,240 @@ def word_stats(str text, stop, Py_ssize_t longest_stop):
         if start < 0:
             continue
         length = i - start
-        words += 1
-        in_words += length
+        out.words += 1
+        out.in_words += length
         if Py_UNICODE_ISUPPER(PyUnicode_READ(kind, data, start)):
-            caps += 1
+            out.caps += 1
         if length <= longest_stop:
             if ascii_word and length < 64:
                 for j in range(length):
                     code = <unsigned int>PyUnicode_READ(kind, data, start + j)
                     buf[j] = <char>(code + 32 if 65 <= code <= 90 else code)  # A-Z
                 if PyUnicode_DecodeASCII(buf, length, NULL) in stop:
-                    stops += 1
+                    out.stops += 1
             elif PyUnicode_Substring(text, start, i).lower() in stop:
-                stops += 1
+                out.stops += 1
         start = -1
-    return words, caps, stops, in_words, upper, alpha, digits, punct
+    return 0
+
+
+def word_stats(str text, stop, Py_ssize_t longest_stop):
+    """(words, words starting with an upper-case letter, stopwords, characters in words,
+    upper-case letters, other letters, digits, punctuation) of ``text``.
+
+    Words are ``\\w+`` runs; a stopword is a word whose ``str.lower`` is in ``stop``,
+    none longer than ``longest_stop`` (lower-casing never shortens a string). A
+    character's class is the first of upper, alpha, digit, alnum, space that holds for
+    it; anything else is punctuation (``shape.char_classes``).
+    """
+    cdef Counts k
+    _count(text, stop, longest_stop, &k)
+    return k.words, k.caps, k.stops, k.in_words, k.upper, k.alpha, k.digits, k.punct
+
+
+# --- the whole shape row (shape._measure) -------------------------------------------
+
+# Set once by filter.shape (configure_shape): the patterns this module leaves to re.
+cdef object _stop = None
+cdef Py_ssize_t _longest_stop = 0
+cdef object _speaker = None, _bold_speaker = None, _heading = None, _list_item = None
+cdef object _date = None
+cdef object _measure_python = None
+
+
+def configure_shape(stop, Py_ssize_t longest_stop, speaker, bold_speaker, heading,
+                    list_item, date, measure_python):
+    global _stop, _longest_stop, _speaker, _bold_speaker, _heading, _list_item, _date
+    global _measure_python
+    _stop, _longest_stop = stop, longest_stop
+    _speaker, _bold_speaker, _heading, _list_item = speaker, bold_speaker, heading, list_item
+    _date, _measure_python = date, measure_python
+
+
+cdef inline bint _at(int kind, void* data, Py_ssize_t n, Py_ssize_t i, const char* word,
+                     Py_ssize_t m):
+    """``word`` (ASCII, length m) starts at position i."""
+    cdef Py_ssize_t j
+    if i + m > n:
+        return False
+    for j in range(m):
+        if PyUnicode_READ(kind, data, i + j) != <Py_UCS4>(<unsigned char>word[j]):
+            return False
+    return True
+
+
+cdef inline bint _word_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i):
+    return 0 <= i < n and _is_word(PyUnicode_READ(kind, data, i))
+
+
+cdef int _url_and_template(str low, bint* url, bint* template) except -1:
+    """Whether shape.URL (https?://|www\.|\.com\b|\.org\b) and shape.TEMPLATE
+    (\{\{|\}\}|\{%|_img|\[/?caption|\bundefined\b|\bnull\b|\$\{) match ``low``."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(low), i
+    cdef int kind = PyUnicode_KIND(low)
+    cdef void* data = PyUnicode_DATA(low)
+    cdef Py_UCS4 c
+    url[0] = template[0] = False
+    for i in range(n):
+        if url[0] and template[0]:
+            break
+        c = PyUnicode_READ(kind, data, i)
+        if c == 104:  # h
+            url[0] |= _at(kind, data, n, i, b"http://", 7) or _at(kind, data, n, i, b"https://", 8)
+        elif c == 119:  # w
+            url[0] |= _at(kind, data, n, i, b"www.", 4)
+        elif c == 46:  # .
+            url[0] |= ((_at(kind, data, n, i, b".com", 4) or _at(kind, data, n, i, b".org", 4))
+                       and not _word_at(kind, data, n, i + 4))
+        elif c == 123:  # {
+            template[0] |= _at(kind, data, n, i, b"{{", 2) or _at(kind, data, n, i, b"{%", 2)
+        elif c == 125:  # }
+            template[0] |= _at(kind, data, n, i, b"}}", 2)
+        elif c == 95:  # _
+            template[0] |= _at(kind, data, n, i, b"_img", 4)
+        elif c == 91:  # [
+            template[0] |= (_at(kind, data, n, i, b"[caption", 8)
+                            or _at(kind, data, n, i, b"[/caption", 9))
+        elif c == 36:  # $
+            template[0] |= _at(kind, data, n, i, b"${", 2)
+        elif c == 117:  # u
+            template[0] |= (_at(kind, data, n, i, b"undefined", 9)
+                            and not _word_at(kind, data, n, i - 1)
+                            and not _word_at(kind, data, n, i + 9))
+        elif c == 110:  # n
+            template[0] |= (_at(kind, data, n, i, b"null", 4) and not _word_at(kind, data, n, i - 1)
+                            and not _word_at(kind, data, n, i + 4))
+    return 0
+
+
+cdef inline bint _sentence_end(Py_UCS4 c):
+    return c == 46 or c == 33 or c == 63 or c == 0x2026  # . ! ? …
+
+
+cdef inline bint _closer(Py_UCS4 c):
+    return c == 34 or c == 39 or c == 0x201D or c == 0x2019 or c == 41 or c == 93  # "'”’)]
+
+
+cdef Py_ssize_t _sentences(int kind, void* data, Py_ssize_t n):
+    # len(shape.SENTENCE_END.findall(text)): [.!?…](?:["'”’)\]]*)(?:\s|$)
+    cdef Py_ssize_t i = 0, j, count = 0
+    while i < n:
+        if _sentence_end(PyUnicode_READ(kind, data, i)):
+            j = i + 1
+            while j < n and _closer(PyUnicode_READ(kind, data, j)):
+                j += 1
+            if j == n:
+                count += 1
+                break
+            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+                count += 1
+                i = j + 1
+                continue
+        i += 1
+    return count
+
+
+cdef inline double _flag(bint value):
+    return 1.0 if value else 0.0
+
+
+cdef int _measure(str text, double[::1] row) except -1:
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, end, size
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Counts k
+    cdef Py_UCS4 first, last = 0, c
+    cdef Py_ssize_t letters, nw
+    cdef double caps = 0.0, stops = 0.0, mean_len = 0.0
+    cdef bint ellipsis = False, has_last, quote = False, colon = False, url, template
+    _count(text, _stop, _longest_stop, &k)
+    nw = k.words
+    size = n if n else 1
+    letters = k.upper + k.alpha
+    if not letters:
+        letters = 1
+    if nw:
+        caps = <double>k.caps / nw
+        stops = <double>k.stops / nw
+        mean_len = <double>k.in_words / nw
+    end = n
+    while end > 0 and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1)):
+        end -= 1
+    has_last = end > 0
+    if has_last:
+        last = PyUnicode_READ(kind, data, end - 1)
+        # shape.ELLIPSIS at the end of the stripped text: ... … [...] […]
+        if last == 0x2026:
+            ellipsis = True
+        elif last == 46:
+            ellipsis = end >= 3 and _at(kind, data, end, end - 3, b"...", 3)
+        elif last == 93:  # ]
+            ellipsis = (end >= 5 and PyUnicode_READ(kind, data, end - 5) == 91
+                        and _at(kind, data, end, end - 4, b"...", 3)) or (
+                end >= 3 and PyUnicode_READ(kind, data, end - 3) == 91
+                and PyUnicode_READ(kind, data, end - 2) == 0x2026)
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if c == 58:
+            colon = True
+        elif c == 34 or c == 0x201C or c == 0x201D or c == 0xAB or c == 0xBB:  # "“”«»
+            quote = True
+    first = PyUnicode_READ(kind, data, 0)
+    low = text.lower()
+    _url_and_template(low, &url, &template)
+    row[0] = log1p(n) / 8
+    row[1] = log1p(nw) / 6
+    row[2] = _flag(nw <= 1)
+    row[3] = _flag(nw <= 3)
+    row[4] = _flag(nw >= 40)
+    row[5] = <double>k.upper / letters
+    row[6] = <double>k.digits / size
+    row[7] = <double>k.punct / size
+    row[8] = caps
+    row[9] = stops
+    row[10] = (mean_len if mean_len < 15.0 else 15.0) / 15
+    row[11] = log1p(_sentences(kind, data, n)) / 3
+    row[12] = _flag(has_last and last == 46 and not ellipsis)
+    row[13] = _flag(ellipsis)
+    row[14] = _flag(has_last and last == 63)
+    row[15] = _flag(has_last and last == 33)
+    row[16] = _flag(has_last and last == 58)
+    row[17] = _flag(has_last and not (
+        last == 46 or last == 33 or last == 63 or last == 58 or last == 0x2026 or last == 34
+        or last == 39 or last == 0x201D or last == 0x2019 or last == 41))
+    row[18] = _flag(ellipsis and nw <= 30)
+    row[19] = _flag(colon and _speaker(text) is not None)
+    row[20] = _flag((first == 42 or first == 95) and _bold_speaker(text) is not None)
+    row[21] = _flag(first == 35 and _heading(text) is not None)
+    row[22] = _flag((first == 45 or first == 42 or first == 43 or first == 0x2022
+                     or Py_UNICODE_ISDIGIT(first)) and _list_item(text) is not None)
+    row[23] = _flag(url)
+    row[24] = _flag(k.digits > 0 and _date(low) is not None)
+    row[25] = _flag(template)
+    row[26] = _flag(quote)
+    row[27] = _flag(letters > 3 and <double>k.upper / letters > 0.8)
+    row[28] = _flag(Py_UNICODE_ISDIGIT(first))
+    row[29] = <double>nw
+    return 0
+
+
+def measure_all(list texts, out):
+    """``shape._measure`` of every text, written into the rows of ``out`` (a C-ordered
+    float64 array of len(texts) rows of 30)."""
+    cdef double[:, ::1] rows = out
+    cdef Py_ssize_t r
+    cdef str text
+    if _stop is None:
+        raise RuntimeError("fastwords.configure_shape was not called")
+    if rows.shape[0] != len(texts) or rows.shape[1] != 30:
+        raise ValueError("out must have a row of 30 per text")
+    for r in range(len(texts)):
+        text = texts[r]
+        if PyUnicode_GET_LENGTH(text) == 0:  # its own edge cases: the reference
+            out[r] = _measure_python(text)
+        else:
+            _measure(text, rows[r])
+    return out
 
 
 cdef class GramTable:

@@ -13,6 +13,7 @@ import re
 import weakref
 from collections.abc import Callable, Sequence
 from itertools import pairwise, repeat
+from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
 import numpy as np
@@ -92,8 +93,14 @@ def _shape_tables(docs: Sequence[Document]) -> list[np.ndarray]:
     return [table[at] for at in where]
 
 
+_KEY = itemgetter(2)  # Row.key, without the attribute lookup
+
+
 def _group(rows: Sequence[Row]) -> list[tuple[Document, list[int]]]:
     """[(doc, row positions)] in first-seen order."""
+    keys = list(map(_KEY, rows))
+    if keys and keys.count(keys[0]) == len(keys):  # one document, as scoring one page
+        return [(rows[0].doc, list(range(len(rows))))]
     groups: dict[int, tuple[Document, list[int]]] = {}
     for pos, row in enumerate(rows):
         groups.setdefault(row.key, (row.doc, []))[1].append(pos)

@@ -157,18 +157,28 @@ def _hidden(el: etree._Element) -> bool:
 _TOKENS: dict[tuple[str, str, str], tuple[str, ...]] = {}
 
 
-def _tokens_of(key: tuple[str, str, str]) -> tuple[str, ...]:
+def _class_tokens_python(joined: str, limit: int) -> tuple[str, ...]:
+    """Word pieces of ``joined`` (the reference for ``fastwalk.class_tokens``)."""
     tokens: list[str] = []
-    # One split of the three values joined by a space gives the pieces of each value (of
-    # each whitespace-separated class) in turn: a space is a separator too.
-    for tok in _CLASS_SPLIT.split(" ".join(key)):
+    for tok in _CLASS_SPLIT.split(joined):
         tok = tok.lower()
         if len(tok) >= 2 and not tok.isdigit() and tok not in tokens:
             tokens.append(tok)
+    return tuple(tokens[:limit])
+
+
+def _tokens_of(key: tuple[str, str, str]) -> tuple[str, ...]:
+    # One split of the three values joined by a space gives the pieces of each value (of
+    # each whitespace-separated class) in turn: a space is a separator too.
+    joined = " ".join(key)
+    if fastwalk is not None:
+        tokens = fastwalk.class_tokens(joined, _MAX_CLASS_TOKENS)
+    else:
+        tokens = _class_tokens_python(joined, _MAX_CLASS_TOKENS)
     if len(_TOKENS) >= _CACHE_LIMIT:
         _TOKENS.clear()
-    out = _TOKENS[key] = tuple(tokens[:_MAX_CLASS_TOKENS])
-    return out
+    _TOKENS[key] = tokens
+    return tokens
 
 
 def _class_tokens(el: etree._Element) -> tuple[str, ...]:

@@ -52,3 +52,17 @@ def test_each_tool_keeps_its_own_class_token_cache():
     finally:
         cache.clear()
         cache.update(saved)
+
+
+def test_pure_python_swaps_every_compiled_module_and_restores_them():
+    from benchmarks.throughput import pure_python
+    from filter import features, inference, shape
+
+    segment = sys.modules["filter.segment"]
+    before = (segment.fastwalk, shape.fastwords, features.fastwords, inference.fasttrees)
+    with pure_python() as compiled:
+        assert compiled
+        assert (segment.fastwalk, shape.fastwords, features.fastwords,
+                inference.fasttrees) == (None, None, None, None)
+    assert (segment.fastwalk, shape.fastwords, features.fastwords,
+            inference.fasttrees) == before

@@ -68,6 +68,31 @@ def test_compiled_walk_gives_the_python_walk(html):
     assert all(b[1] is None and b[2] == [] for b in without_sources)
 
 
+CLASS_PIECES = ["nav", "Nav", "navBar", "NAVBar", "main-2", "x", "42", "4a", "a4", " ",
+                "-", "__", "é", "İ", "K", "\u00a0", "aB", "Ab", "AB", "ab", "camelCaseX",
+                "content", "CONTENT", "x" * 300, "9" * 300, "ä-b", "\t"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CLASS_PIECES) | st.text(max_size=6), max_size=16).map("".join),
+       st.sampled_from([0, 1, 2, 12, 100]))
+def test_class_tokens_give_the_python_reference(joined, limit):
+    assert fastwalk.class_tokens(joined, limit) == segment._class_tokens_python(joined, limit)
+
+
+def test_class_tokens_give_the_python_reference_on_seed_attributes():
+    from lxml import etree
+
+    for html in [TRICKY, *pages_of_seeds()]:
+        root = etree.fromstring(html.encode(), etree.HTMLParser(encoding="utf-8"))
+        for el in root.iter():
+            if isinstance(el.tag, str):
+                joined = " ".join((el.get("class") or "", el.get("id") or "",
+                                   el.get("role") or ""))
+                assert fastwalk.class_tokens(joined, 12) == \
+                    segment._class_tokens_python(joined, 12), joined
+
+
 def test_tricky_page_reads_as_the_rules_say():
     texts = [b[0].text for b in fastwalk.walk(segment._parse(TRICKY))]
     assert "onetwothree\nfour" in texts and "shown" in texts and "empty style" in texts
@@ -173,6 +198,16 @@ def test_the_feature_scan_is_built_and_used():
     assert shape.fastwords is fastwords and features.fastwords is fastwords
 
 
+# Pieces each shape column reacts to, in the forms its pattern is picky about.
+SHAPE_ODD = ["...", "…", "[...]", "[…]", "..", "[..]", "]", "[", ". ", ".\n", ".\u2003",
+             ".”", ".’)", ".\"x", "!", "?", ":", "Dr. X:", "**Host:** hi", "__A:__ b",
+             "# h", "#h", "- x", "• x", "1. x", "12) x", "١. x", "http://", "HTTPS://",
+             "www.", "WWW.", ".com", ".COM", ".comx", ".com_", ".org", ".orgé", "{{", "}}",
+             "{%", "_IMG", "[caption", "[/CAPTION", "undefined", "xundefined", "undefined_",
+             "NULL", "nullé", "null", "${", "2024-01-02", "Jan 12", "“", "«", "»", "\"",
+             "İ", "K", "ẞ", "\u2028", "\x85", "\u200b", " ", "\t", "\n"]
+
+
 def test_word_stats_give_the_python_reference_on_seed_paragraphs_and_odd_text(seeds):
     texts = [p.text for s in seeds.values() for p in s.document.paragraphs]
     texts += [*ODD, " ".join(ODD), "".join(ODD), ""]
@@ -186,6 +221,34 @@ def test_word_stats_give_the_python_reference_on_seed_paragraphs_and_odd_text(se
 def test_word_stats_give_the_python_reference_on_any_text(text):
     compiled, python = word_stats_both(text)
     assert compiled == python
+
+
+def measure_both(texts):
+    compiled = shape.shape_table(texts)
+    python = np.array([shape._measure(t) for t in texts]).reshape(compiled.shape)
+    return compiled, python
+
+
+def test_shape_rows_give_the_python_reference_on_seeds_and_odd_text(seeds):
+    texts = [p.text for s in seeds.values() for p in s.document.paragraphs]
+    texts += [*SHAPE_ODD, *ODD, "".join(SHAPE_ODD), ""]
+    texts += [a + b for a in SHAPE_ODD for b in SHAPE_ODD]
+    compiled, python = measure_both(texts)
+    for k, text in enumerate(texts):
+        assert compiled[k].tolist() == python[k].tolist(), text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SHAPE_ODD + ODD) | st.text(max_size=4),
+                         max_size=10).map("".join), max_size=6))
+def test_shape_rows_give_the_python_reference_on_any_text(texts):
+    compiled, python = measure_both(texts)
+    assert np.array_equal(compiled, python)
+
+
+def test_shape_rows_refuse_a_wrong_output():
+    with pytest.raises(ValueError, match="30 per text"):
+        fastwords.measure_all(["a"], np.empty((2, 30)))
 
 
 def test_gram_cells_give_the_python_reference_on_seeds_and_odd_text(filt, seeds):
@@ -218,6 +281,8 @@ def test_feature_scan_gives_the_python_reference_on_real_pages(filt):
         for text in texts:
             compiled, python = word_stats_both(text)
             assert compiled == python, (where, text)
+        compiled, python = measure_both(texts)
+        assert np.array_equal(compiled, python), where
         compiled, python = cells_both(vectorizer, texts)
         assert np.array_equal(compiled, python), where
         compared += 1
