@@ -31,30 +31,31 @@ LONG_WORDS = 25
 def container_columns(paragraphs: Sequence[Paragraph], words: Sequence[float]) -> np.ndarray:
     """CONTAINER_NAMES columns for every paragraph of one HTML document, given each
     paragraph's number of words."""
-    keys = [(p.depth, p.ancestor_classes) for p in paragraphs]
-    group_words: dict[tuple, int] = {}
-    group_long: dict[tuple, int] = {}
-    for key, n in zip(keys, words, strict=True):
-        group_words[key] = group_words.get(key, 0) + n
-        group_long[key] = group_long.get(key, 0) + (n >= LONG_WORDS)
-    total = int(sum(words)) or 1
-    long_total = sum(group_long.values()) or 1
-    top = max(group_words, key=group_words.__getitem__)  # first-seen wins a tie
-    top_depth, top_chain = top
-    per_key: dict[tuple, tuple[float, ...]] = {}
-    for key in group_words:
-        depth, chain = key
+    # Containers numbered in first-seen order: one hash of a key per paragraph, and sums
+    # by bincount (in paragraph order, as a loop would add them: the same floats).
+    ids: dict[tuple, int] = {}
+    group = np.fromiter((ids.setdefault((p.depth, p.ancestor_classes), len(ids))
+                         for p in paragraphs), dtype=np.intp, count=len(paragraphs))
+    words = np.asarray(words, dtype=np.float64)
+    group_words = np.bincount(group, weights=words, minlength=len(ids))
+    group_long = np.bincount(group, weights=words >= LONG_WORDS, minlength=len(ids))
+    total = int(words.sum()) or 1
+    long_total = int(group_long.sum()) or 1
+    top = int(np.argmax(group_words))  # first-seen wins a tie
+    top_depth, top_chain = list(ids)[top]
+    table = np.empty((len(ids), len(CONTAINER_NAMES)))
+    for k, (depth, chain) in enumerate(ids):
         shared = 0
         for a, b in zip(chain, top_chain, strict=False):
             if a != b:
                 break
             shared += 1
-        per_key[key] = (
-            group_words[key] / total,
-            group_long[key] / long_total,
-            float(key == top),
-            math.log1p(group_words[key]) / 8,
+        table[k] = (
+            group_words[k] / total,
+            group_long[k] / long_total,
+            float(k == top),
+            math.log1p(group_words[k]) / 8,
             shared / max(1, len(top_chain)),
             float(depth >= top_depth and chain[:len(top_chain)] == top_chain),
         )
-    return np.array([per_key[key] for key in keys])
+    return table[group]

@@ -10,7 +10,13 @@ and for the attributes the rules read. Proxies for source elements are made only
 the seed loader, which needs them.
 """
 
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport (
+    Py_UNICODE_ISSPACE,
+    PyUnicode_4BYTE_KIND,
+    PyUnicode_DecodeUTF8,
+    PyUnicode_FromKindAndData,
+)
 from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
@@ -308,3 +314,66 @@ def class_tokens(str joined, Py_ssize_t limit):
         if not digits_only and token not in tokens:
             tokens.append(token)
     return tuple(tokens)
+
+
+cdef inline bint _space_run_char(Py_UCS4 c):
+    # segment._SPACES: [ \t\f\v\r\u00a0\u2000-\u200b\u3000]
+    return (c == 32 or c == 9 or c == 12 or c == 11 or c == 13 or c == 0xA0
+            or 0x2000 <= c <= 0x200B or c == 0x3000)
+
+
+def block_text(str joined):
+    """``segment._block_text_python(joined)``: runs of segment._SPACES made one space,
+    each line stripped (str.strip), empty lines dropped; with the number of characters
+    that are neither a line break nor a space. ("", 0) for a block with no text."""
+    cdef Py_ssize_t n = len(joined), i = 0, line_start, start, stop, at = 0, plain = 0, k
+    cdef Py_UCS4 c
+    cdef bint in_run
+    cdef Py_UCS4* out
+    cdef Py_UCS4* line
+    if n == 0:
+        return "", 0
+    out = <Py_UCS4*>PyMem_Malloc(2 * n * sizeof(Py_UCS4))
+    if out is NULL:
+        raise MemoryError()
+    line = out + n
+    try:
+        while i <= n:
+            # One line of the input: collapsed into ``line``, then stripped into ``out``.
+            line_start = i
+            k = 0
+            in_run = False
+            while i < n:
+                c = joined[i]
+                if c == 10:
+                    break
+                if _space_run_char(c):
+                    if not in_run:
+                        line[k] = 32
+                        k += 1
+                    in_run = True
+                else:
+                    line[k] = c
+                    k += 1
+                    in_run = False
+                i += 1
+            i += 1  # past the line break (or the end)
+            start, stop = 0, k
+            while start < stop and Py_UNICODE_ISSPACE(line[start]):
+                start += 1
+            while stop > start and Py_UNICODE_ISSPACE(line[stop - 1]):
+                stop -= 1
+            if start == stop:
+                continue
+            if at:
+                out[at] = 10
+                at += 1
+            for k in range(start, stop):
+                c = line[k]
+                out[at] = c
+                at += 1
+                if c != 32:
+                    plain += 1
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, at), plain
+    finally:
+        PyMem_Free(out)

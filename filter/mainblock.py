@@ -41,7 +41,9 @@ def main_block_matrix(rows: Sequence[Row], body: np.ndarray) -> np.ndarray:
     """One row of ``NAMES`` per row; ``body``: the first opinion of P(body) per row."""
     out = np.zeros((len(rows), len(NAMES)))
     for _doc, positions in _group(rows):
-        order = np.array(sorted(positions, key=lambda p: rows[p].index))
+        index = np.fromiter((rows[p].index for p in positions), dtype=np.intp,
+                            count=len(positions))
+        order = np.asarray(positions, dtype=np.intp)[np.argsort(index, kind="stable")]
         p = body[order]
         words = np.array([len(rows[o].paragraph.text.split()) or 1 for o in order],
                          dtype=np.float64)

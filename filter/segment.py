@@ -260,16 +260,26 @@ def _parse(html: str) -> etree._Element | None:
 WalkedBlock = tuple[Paragraph, "etree._Element | None", list["etree._Element"]]
 
 
+def _block_text_python(joined: str) -> tuple[str, int]:
+    """A block's gathered text as its paragraph reads (spaces made one, each line
+    stripped, empty lines dropped), and its characters that are neither a line break nor a
+    space: the reference for ``fastwalk.block_text``."""
+    lines = [x.strip() for x in _SPACES.sub(" ", joined).split("\n")]
+    text = "\n".join([x for x in lines if x])
+    return text, len(text.replace("\n", "").replace(" ", ""))
+
+
 def _paragraph_of(pieces: list[str], link_chars: int, emphasis_chars: int, index: int,
                   tag: str, depth: int, classes: tuple[str, ...],
                   ancestor_classes: tuple[str, ...]) -> Paragraph | None:
     """The paragraph a block's gathered text makes (None when it is only white space):
     one for both walks, so they cannot differ in how a block's text is spaced."""
-    lines = [x.strip() for x in _SPACES.sub(" ", "".join(pieces)).split("\n")]
-    text = "\n".join([x for x in lines if x])
+    joined = "".join(pieces)
+    text, plain = (_block_text_python(joined) if fastwalk is None
+                   else fastwalk.block_text(joined))
     if not text:
         return None
-    plain = len(text.replace("\n", "").replace(" ", "")) or 1
+    plain = plain or 1
     return Paragraph(text, index, tag, min(1.0, link_chars / plain),
                      min(1.0, emphasis_chars / plain), depth, classes, ancestor_classes)
 

@@ -93,6 +93,23 @@ def test_class_tokens_give_the_python_reference_on_seed_attributes():
                     segment._class_tokens_python(joined, 12), joined
 
 
+SPACE_PIECES = [" ", "  ", "\t", "\n", "\n\n", "\r", "\f", "\v", "\u00a0", "\u2000",
+                "\u200a", "\u200b", "\u200c", "\u3000", "\x85", "\u2028", "\x1c", "\u1680",
+                "\u205f", "a", "word", "é", "中", "\U0001F600", ".", "-"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(SPACE_PIECES) | st.text(max_size=3), max_size=20).map("".join))
+def test_block_text_gives_the_python_reference(joined):
+    assert fastwalk.block_text(joined) == segment._block_text_python(joined)
+
+
+def test_block_text_of_edge_cases():
+    for joined in ["", " ", "\n", "a\n", "\na", " a \n\n b ", "\u00a0\x85x\u2003 y\n",
+                   "\U0001F600 \t\u3000z", "".join(SPACE_PIECES)]:
+        assert fastwalk.block_text(joined) == segment._block_text_python(joined), joined
+
+
 def test_tricky_page_reads_as_the_rules_say():
     texts = [b[0].text for b in fastwalk.walk(segment._parse(TRICKY))]
     assert "onetwothree\nfour" in texts and "shown" in texts and "empty style" in texts
