@@ -33,8 +33,46 @@ cdef extern from "Python.h":
     object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
 
 
+# A character's class as bits: the Py_UNICODE_IS* tests, read from a table for ASCII
+# (the table is filled by those same tests, once), called for anything else.
+cdef enum:
+    UPPER = 1
+    ALPHA = 2
+    DIGIT = 4
+    ALNUM = 8
+    SPACE = 16
+    WORD = 32
+
+cdef unsigned char _ASCII[128]
+
+
+cdef inline unsigned char _classify(Py_UCS4 c):
+    cdef unsigned char bits = 0
+    if Py_UNICODE_ISUPPER(c):
+        bits |= UPPER
+    if Py_UNICODE_ISALPHA(c):
+        bits |= ALPHA
+    if Py_UNICODE_ISDIGIT(c):
+        bits |= DIGIT
+    if Py_UNICODE_ISALNUM(c):
+        bits |= ALNUM
+    if Py_UNICODE_ISSPACE(c):
+        bits |= SPACE
+    if c == 95 or Py_UNICODE_ISALNUM(c):  # 95: '_'
+        bits |= WORD
+    return bits
+
+
+for _c in range(128):
+    _ASCII[_c] = _classify(_c)
+
+
+cdef inline unsigned char _bits(Py_UCS4 c):
+    return _ASCII[c] if c < 128 else _classify(c)
+
+
 cdef inline bint _is_word(Py_UCS4 c):
-    return c == 95 or Py_UNICODE_ISALNUM(c)  # 95: '_'
+    return _bits(c) & WORD
 
 
 cdef struct Counts:
@@ -49,20 +87,22 @@ cdef int _count(str text, object stop, Py_ssize_t longest_stop, Counts* out) exc
     cdef bint ascii_word = True
     cdef char buf[64]
     cdef unsigned int code
+    cdef unsigned char bits
     out.words = out.caps = out.stops = out.in_words = 0
     out.upper = out.alpha = out.digits = out.punct = 0
     for i in range(n + 1):
         c = PyUnicode_READ(kind, data, i) if i < n else 0
+        bits = _bits(c) if i < n else 0
         if i < n:
-            if Py_UNICODE_ISUPPER(c):
+            if bits & UPPER:
                 out.upper += 1
-            elif Py_UNICODE_ISALPHA(c):
+            elif bits & ALPHA:
                 out.alpha += 1
-            elif Py_UNICODE_ISDIGIT(c):
+            elif bits & DIGIT:
                 out.digits += 1
-            elif not Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISSPACE(c):
+            elif not bits & (ALNUM | SPACE):
                 out.punct += 1
-        if i < n and _is_word(c):
+        if bits & WORD:
             if start < 0:
                 start, ascii_word = i, True
             if c >= 128:
@@ -73,7 +113,7 @@ cdef int _count(str text, object stop, Py_ssize_t longest_stop, Counts* out) exc
         length = i - start
         out.words += 1
         out.in_words += length
-        if Py_UNICODE_ISUPPER(PyUnicode_READ(kind, data, start)):
+        if _bits(PyUnicode_READ(kind, data, start)) & UPPER:
             out.caps += 1
         if length <= longest_stop:
             if ascii_word and length < 64:
@@ -196,7 +236,7 @@ cdef Py_ssize_t _sentences(int kind, void* data, Py_ssize_t n):
             if j == n:
                 count += 1
                 break
-            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+            if _bits(PyUnicode_READ(kind, data, j)) & SPACE:
                 count += 1
                 i = j + 1
                 continue
@@ -228,7 +268,7 @@ cdef int _measure(str text, double[::1] row) except -1:
         stops = <double>k.stops / nw
         mean_len = <double>k.in_words / nw
     end = n
-    while end > 0 and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1)):
+    while end > 0 and _bits(PyUnicode_READ(kind, data, end - 1)) & SPACE:
         end -= 1
     has_last = end > 0
     if has_last:

@@ -24,7 +24,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .containers import CONTAINER_NAMES, container_columns
-from .document import Document, Format, Row
+from .document import Document, Format, Paragraph, Row
 from .policy import repeat_key
 from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
@@ -525,6 +525,21 @@ def _from_vocabulary(vectorizer: TfidfVectorizer | DictVectorizer,
 _TEXT_TAGS = ("text", "heading", "item")
 
 
+def _fixed_block_columns(p: Paragraph, lookups: tuple[dict[str, int], ...],
+                         ) -> tuple[list[int], list[float], bool]:
+    """(columns, their 1.0 values, whether the fact columns apply) of a paragraph's tag
+    and class tokens (``block_dicts``' entries other than the facts)."""
+    tag_cols, class_cols, inside_cols = lookups
+    cols = [tag_cols[p.tag]] if p.tag in tag_cols else []
+    block = p.tag not in _TEXT_TAGS
+    if block:
+        found = set(map(class_cols.get, p.classes))
+        found.update(map(inside_cols.get, p.ancestor_classes[-24:]))
+        found.discard(None)
+        cols += sorted(found)
+    return cols, [1.0] * len(cols), block
+
+
 def _block_lookups(vocab: dict[str, int]) -> tuple[dict[str, int], dict[str, int],
                                                   dict[str, int]]:
     """(tag -> column, class token -> column, ancestor token -> column)."""
@@ -538,46 +553,35 @@ def _block_lookups(vocab: dict[str, int]) -> tuple[dict[str, int], dict[str, int
 def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
     """``vectorizer.transform(block_dicts(rows))``, value for value.
 
-    Columns straight from the fitted vocabulary; the class and ancestor-class columns of
-    a paragraph are looked up once per distinct pair of token tuples (siblings share
-    their ancestors' classes).
+    Columns straight from the fitted vocabulary. A paragraph's columns other than its
+    three facts depend only on its tag and its two token tuples, which siblings share as
+    the same objects (the walk hands them down): they are looked up once per distinct
+    triple of objects in the call (by id: every paragraph of the call is alive).
     """
     vocab = vectorizer.vocabulary_
-    tag_cols, class_cols, inside_cols = _from_vocabulary(vectorizer, _block_lookups)
+    lookups = _from_vocabulary(vectorizer, _block_lookups)
     facts = [vocab.get("html link density"), vocab.get("html emphasised text"),
              vocab.get("html depth")]
-    all_facts = None not in facts
-    class_col, inside_col = class_cols.get, inside_cols.get
-    token_cols: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    present = [k for k, col in enumerate(facts) if col is not None]
+    fact_cols = [facts[k] for k in present]
+    all_facts = len(present) == len(facts)
+    fixed: dict[tuple[str, int, int], tuple[list[int], list[float], bool]] = {}
     indices: list[int] = []
     values: list[float] = []
     indptr = [0]
-    for row in rows:
-        p = row.paragraph
-        tag = p.tag
-        col = tag_cols.get(tag)
-        if col is not None:
-            indices.append(col)
-            values.append(1.0)
-        if tag not in _TEXT_TAGS:
-            facts_values = (p.link_density, p.emphasis, min(p.depth, 30) / 30)
-            if all_facts:
-                indices += facts
-                values += map(float, facts_values)
-            else:
-                for col, value in zip(facts, facts_values, strict=True):
-                    if col is not None:
-                        indices.append(col)
-                        values.append(float(value))
-            key = (p.classes, p.ancestor_classes[-24:])
-            cols = token_cols.get(key)
-            if cols is None:
-                found = set(map(class_col, key[0]))
-                found.update(map(inside_col, key[1]))
-                found.discard(None)
-                cols = token_cols[key] = sorted(found)
-            indices += cols
-            values += [1.0] * len(cols)
+    for doc, i, _key in rows:
+        p = doc.paragraphs[i]
+        key = (p.tag, id(p.classes), id(p.ancestor_classes))
+        entry = fixed.get(key)
+        if entry is None:
+            entry = fixed[key] = _fixed_block_columns(p, lookups)
+        cols, ones, block = entry
+        indices += cols
+        values += ones
+        if block:
+            fact_values = (p.link_density, p.emphasis, min(p.depth, 30) / 30)
+            indices += fact_cols
+            values += fact_values if all_facts else [fact_values[k] for k in present]
         indptr.append(len(indices))
     X = sp.csr_matrix(
         (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32),

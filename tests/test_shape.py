@@ -91,15 +91,18 @@ def test_shape_vector_names_every_column():
     assert shape_table([]).shape == (0, len(SHAPE_NAMES) + 1)
 
 
-def check_tfidf(vectorizer, docs):
-    rows = rows_of(docs)
-    fast = _tfidf(vectorizer, [r.paragraph.text for r in rows])
-    slow = vectorizer.transform(row_texts(rows)).tocsr()
+def assert_same_csr(fast, slow):
     fast.sort_indices()
     slow.sort_indices()
     assert np.array_equal(fast.indptr, slow.indptr)
     assert np.array_equal(fast.indices, slow.indices)
     assert np.array_equal(fast.data, slow.data)
+
+
+def check_tfidf(vectorizer, docs):
+    rows = rows_of(docs)
+    assert_same_csr(_tfidf(vectorizer, [r.paragraph.text for r in rows]),
+                    vectorizer.transform(row_texts(rows)).tocsr())
 
 
 def test_tfidf_of_the_whole_call_is_the_vectorizers_on_every_seed(filt, seeds):
@@ -123,3 +126,43 @@ def test_tfidf_copes_with_the_row_separator_inside_a_paragraph(filt, text):
 
     doc = Document((Paragraph(text, 0), Paragraph("ΟΔΟΣ", 1)), Format.TEXT, Separator.BLANK)
     check_tfidf(filt.model.features_.words_, [doc])
+
+
+def check_blocks(vectorizer, docs):
+    from filter.features import _block_matrix, block_dicts
+
+    rows = rows_of(docs)
+    assert_same_csr(_block_matrix(vectorizer, rows),
+                    vectorizer.transform(block_dicts(rows)).tocsr())
+
+
+def test_block_columns_of_the_whole_call_are_the_vectorizers_on_every_seed(filt, seeds):
+    check_blocks(filt.model.features_.blocks_, [s.document for s in seeds.values()])
+
+
+def test_block_columns_without_some_fact_columns(seeds):
+    from sklearn.feature_extraction import DictVectorizer
+
+    from filter.features import block_dicts
+
+    docs = [s.document for s in seeds.values()][:6]
+    dicts = [{k: v for k, v in d.items() if k != "html depth"}
+             for d in block_dicts(rows_of(docs))]
+    check_blocks(DictVectorizer().fit(dicts), docs)
+
+
+def test_block_columns_are_the_vectorizers_on_real_pages(filt, shared_dir):
+    import gzip
+    import json
+    from itertools import islice
+
+    from filter.segment import segment_html
+
+    corpora = shared_dir / "corpora"
+    if not corpora.is_dir():
+        pytest.skip(f"{corpora} is absent: the real-page corpora live in ../shared")
+    docs = []
+    for path in sorted(corpora.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            docs += [segment_html(json.loads(line)["html"]) for line in islice(lines, 40)]
+    check_blocks(filt.model.features_.blocks_, docs)
