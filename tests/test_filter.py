@@ -110,3 +110,22 @@ def test_scores_are_rounded_as_python_rounds_them():
     want = [[round(v, 6) for v in row] for row in proba.tolist()]
     assert repr(round_scores(proba)) == repr(want)
     assert round_scores(np.zeros((0, 4))) == []
+
+
+def test_a_big_call_is_cut_into_model_calls_of_bounded_paragraphs(filt, real_seeds):
+    from filter import core
+    from filter.document import Document, Paragraph
+
+    docs = [Document(tuple(Paragraph("x", i) for i in range(n))) for n in (3, 5, 9, 0, 2, 4)]
+    calls = core._calls(docs, 8)
+    assert [[len(d) for d in c] for c in calls] == [[3, 5], [9], [0, 2, 4]]
+    assert core._calls([], 8) == [[]]
+    together = filt.score_documents([filt.segment(d.raw) for d in real_seeds])
+    saved = core.CALL_PARAGRAPHS
+    core.CALL_PARAGRAPHS = 25  # many calls, some documents alone
+    try:
+        cut = filt.score_documents([filt.segment(d.raw) for d in real_seeds])
+    finally:
+        core.CALL_PARAGRAPHS = saved
+    assert [[(p.label, p.scores, p.kept) for p in r.paragraphs] for r in cut] == \
+        [[(p.label, p.scores, p.kept) for p in r.paragraphs] for r in together]
