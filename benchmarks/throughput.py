@@ -185,9 +185,7 @@ def measure(corpora: Path | None, pages: int) -> dict[str, Any]:
                     tools["contamfilter pure Python"] = pure_python_scoring(filt)
             if trafilatura is not None:
                 tools["trafilatura extract"] = one_by_one(trafilatura.extract)
-        rows[name] = {"documents": len(docs),
-                      "mean_bytes": round(sum(len(d.encode()) for d in docs) / len(docs)),
-                      **interleaved_rates(tools, docs, between=ClassTokenCaches())}
+        rows[name] = workload_row(tools, docs)
         if html and not name.startswith("seed"):  # a corpus's pages: also their text dump
             try:
                 from training.corpus import dump_text
@@ -195,14 +193,17 @@ def measure(corpora: Path | None, pages: int) -> dict[str, Any]:
                 dumps = [dump_text(d) for d in docs]
             except ImportError:  # html-text comes with the eval extra
                 continue
-            rows[name.replace(" html", " text dump")] = {
-                "documents": len(dumps),
-                "mean_bytes": round(sum(len(d.encode()) for d in dumps) / len(dumps)),
-                **interleaved_rates({"contamfilter one by one": one_by_one(filt.score),
-                                     "contamfilter batched": filt.score_many}, dumps,
-                                    between=ClassTokenCaches()),
-            }
+            rows[name.replace(" html", " text dump")] = workload_row(
+                {"contamfilter one by one": one_by_one(filt.score),
+                 "contamfilter batched": filt.score_many}, dumps)
     return rows
+
+
+def workload_row(tools: dict[str, Callable[[list[str]], Any]], docs: list[str]) -> dict[str, Any]:
+    """The documents' count and mean size, and each tool's interleaved rate on them."""
+    return {"documents": len(docs),
+            "mean_bytes": round(sum(len(d.encode()) for d in docs) / len(docs)),
+            **interleaved_rates(tools, docs, between=ClassTokenCaches())}
 
 
 def pure_python_scoring(filt: Any) -> Callable[[list[str]], None]:

@@ -80,8 +80,9 @@ class Filter:
     def score_documents(self, documents: Sequence[Document],
                         policy: Policy | Sequence[Policy] | None = None,
                         explain: bool | Sequence[bool] = False) -> list[Result]:
-        """One model call for all ``documents``; ``policy`` and ``explain`` (add each
-        paragraph's reasons) may differ per document."""
+        """All ``documents`` scored together (``probabilities``: as few model calls as the
+        paragraph limit allows); ``policy`` and ``explain`` (add each paragraph's reasons)
+        may differ per document."""
         policies = (list(policy) if isinstance(policy, Sequence)
                     else [policy or self.policy] * len(documents))
         explains = list(explain) if isinstance(explain, Sequence) else [explain] * len(documents)

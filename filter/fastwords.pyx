@@ -58,7 +58,7 @@ cdef inline unsigned char _classify(Py_UCS4 c):
         bits |= ALNUM
     if Py_UNICODE_ISSPACE(c):
         bits |= SPACE
-    if c == 95 or Py_UNICODE_ISALNUM(c):  # 95: '_'
+    if c == 95 or bits & ALNUM:  # 95: '_'
         bits |= WORD
     return bits
 
@@ -149,16 +149,14 @@ cdef object _stop = None
 cdef Py_ssize_t _longest_stop = 0
 cdef object _speaker = None, _bold_speaker = None, _heading = None, _list_item = None
 cdef object _date = None
-cdef object _measure_python = None
 
 
 def configure_shape(stop, Py_ssize_t longest_stop, speaker, bold_speaker, heading,
-                    list_item, date, measure_python):
+                    list_item, date):
     global _stop, _longest_stop, _speaker, _bold_speaker, _heading, _list_item, _date
-    global _measure_python
     _stop, _longest_stop = stop, longest_stop
     _speaker, _bold_speaker, _heading, _list_item = speaker, bold_speaker, heading, list_item
-    _date, _measure_python = date, measure_python
+    _date = date
 
 
 cdef inline bint _at(int kind, void* data, Py_ssize_t n, Py_ssize_t i, const char* word,
@@ -289,7 +287,9 @@ cdef int _measure(str text, double[::1] row) except -1:
             colon = True
         elif c == 34 or c == 0x201C or c == 0x201D or c == 0xAB or c == 0xBB:  # "“”«»
             quote = True
-    first = PyUnicode_READ(kind, data, 0)
+    # An empty text has no first character: 0 passes none of the tests below, as ''
+    # matches none of the patterns they guard.
+    first = PyUnicode_READ(kind, data, 0) if n else 0
     low = text.lower()
     _url_and_template(low, &url, &template)
     row[0] = log1p(n) / 8
@@ -333,17 +333,12 @@ def measure_all(list texts, out):
     float64 array of len(texts) rows of 30)."""
     cdef double[:, ::1] rows = out
     cdef Py_ssize_t r
-    cdef str text
     if _stop is None:
         raise RuntimeError("fastwords.configure_shape was not called")
     if rows.shape[0] != len(texts) or rows.shape[1] != 30:
         raise ValueError("out must have a row of 30 per text")
     for r in range(len(texts)):
-        text = texts[r]
-        if PyUnicode_GET_LENGTH(text) == 0:  # its own edge cases: the reference
-            out[r] = _measure_python(text)
-        else:
-            _measure(text, rows[r])
+        _measure(texts[r], rows[r])
     return out
 
 
