@@ -12,6 +12,9 @@ from .labels import LABELS, Label
 DEFAULT_KEEP = frozenset({Label.BODY})
 # Drop only when the unwanted labels together are more likely than the wanted ones.
 DEFAULT_MIN_CONFIDENCE = 0.5
+# ``never_empty`` keeps nothing of a document whose best paragraph is less likely wanted
+# than this: chosen out of fold (0.05 to 0.15 gave the same figures; see ``Policy``).
+FALLBACK_FLOOR = 0.1
 
 def repeat_key(text: str) -> str:
     """What two paragraphs share when one repeats the other word for word: white space
@@ -31,11 +34,20 @@ class Policy:
     probability of the labels not kept reaches this value.
     ``drop_repeats``: a paragraph that repeats an earlier one word for word (the second
     copy of a title, a repeated widget line) is boilerplate whatever the model says.
+    ``never_empty``: when no paragraph of a document would be kept but one is at least
+    ``FALLBACK_FLOOR`` likely wanted, the document's most wanted stretch is kept
+    (``best_stretch``) rather than nothing: a page is scraped because it holds something,
+    and an emptied page loses it all. Out of fold on the readability corpus, five HTML
+    pages came back empty (lone paragraphs the model doubted, an article merged with
+    its byline into one block): with the floor, that corpus's HTML token F1 rose from
+    0.870 to 0.895 and no other corpus moved. Without a floor, pure chrome ("Share
+    post:", P(body) 0.00) would come back; the floor leaves such a document empty.
     """
 
     keep: frozenset[Label] = field(default=DEFAULT_KEEP)
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     drop_repeats: bool = True
+    never_empty: bool = True
 
     def __post_init__(self) -> None:
         keep = frozenset(Label.parse(str(k)) for k in self.keep)
@@ -70,6 +82,7 @@ class Policy:
         labels = [_LABEL_OF[top] for top in best]
         kept = [keeps_label[top] or 1.0 - mass < min_confidence
                 for top, mass in zip(best, kept_mass, strict=True)]
+        repeats: list[int] = []
         if self.drop_repeats:
             keys = [repeat_key(text) for text in texts]
             if len(set(keys)) < len(keys):  # walk the paragraphs only when some repeat
@@ -78,8 +91,29 @@ class Policy:
                     if key in seen:
                         labels[k] = Label.BOILERPLATE
                         kept[k] = Label.BOILERPLATE in self.keep
+                        repeats.append(k)
                     seen.add(key)
+        if (self.never_empty and texts and not any(kept)
+                and max(kept_mass) >= FALLBACK_FLOOR):
+            first, last = best_stretch(texts, kept_mass)
+            kept[first:last + 1] = [True] * (last + 1 - first)
+            for k in repeats:  # a repeat stays dropped: its first copy says it
+                kept[k] = Label.BOILERPLATE in self.keep
         return labels, kept
+
+
+def best_stretch(texts: Sequence[str], wanted: Sequence[float]) -> tuple[int, int]:
+    """(first, last) paragraph of the run whose words are most wanted: the largest sum of
+    (P(wanted) - half the document's highest P(wanted)) x words, as ``mainblock`` finds
+    the article's stretch, but against the document's own best rather than 1/2, since
+    nothing in it reached the threshold. Words, so that a long paragraph the model
+    doubted outweighs a menu item it doubted a little less."""
+    from .mainblock import main_block  # mainblock imports features, which imports us
+
+    score = np.asarray(wanted, dtype=np.float64)
+    words = np.fromiter((len(t.split()) or 1 for t in texts), dtype=np.float64,
+                        count=len(texts))
+    return main_block((score - score.max() / 2) * words)
 
 
 _LABEL_OF = [Label(name) for name in LABELS]

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from filter.document import Separator
 from filter.errors import AnnotationError
 from filter.labels import LABELS, Label
-from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE
+from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE, FALLBACK_FLOOR
 from filter.seedfile import format_text, parse_text
 
 from .settings import Settings
@@ -234,6 +234,7 @@ def _page(settings: Settings) -> str:
         "save_folder": str(folder) if folder else "",
         "default_keep": ",".join(sorted(k.value for k in DEFAULT_KEEP)),
         "default_min_confidence": str(DEFAULT_MIN_CONFIDENCE),
+        "fallback_floor": repr(FALLBACK_FLOOR),
     }
     page = _static("index.html")
     for key, value in values.items():

@@ -54,3 +54,30 @@ def test_repeats_are_found_whatever_the_whitespace_and_case():
         assert _fold(text) == " ".join(text.split()).casefold(), repr(text)
     labels, kept = Policy().decide(["Title", "title\u00a0 "], PROBA[[0, 0]])
     assert labels[1] is Label.BOILERPLATE and not kept[1]
+
+
+def test_a_document_nothing_of_which_is_kept_keeps_its_most_wanted_stretch():
+    texts = ["Home", "Sign up for our daily newsletter",
+             "A long paragraph the model doubted, many words in it.", "Menu"]
+    proba = np.array([[0.30, 0.70, 0.0, 0.0], [0.02, 0.98, 0.0, 0.0],
+                      [0.20, 0.80, 0.0, 0.0], [0.02, 0.98, 0.0, 0.0]])
+    labels, kept = Policy().decide(texts, proba)
+    # The long paragraph outweighs the likelier one-word menu item; labels are the model's.
+    assert kept == [False, False, True, False]
+    assert labels == [Label.BOILERPLATE] * 4
+    _, kept = Policy(never_empty=False).decide(texts, proba)
+    assert kept == [False] * 4
+
+
+def test_the_fallback_keeps_a_run_but_not_its_repeats_and_not_pure_chrome():
+    texts = ["Story line one here", "Story line two here", "story line one  here", "Footer"]
+    proba = np.array([[0.40, 0.60, 0.0, 0.0]] * 3 + [[0.01, 0.99, 0.0, 0.0]])
+    labels, kept = Policy().decide(texts, proba)
+    assert kept == [True, True, False, False] and labels[2] is Label.BOILERPLATE
+    chrome = np.array([[0.09, 0.91, 0.0, 0.0], [0.01, 0.99, 0.0, 0.0]])
+    assert Policy().decide(["Share post:", "LEAVE A REPLY"], chrome)[1] == [False, False]
+
+
+def test_a_document_with_something_kept_is_left_as_it_is():
+    _, kept = Policy().decide(TEXTS[:2], PROBA[:2])
+    assert kept == [True, False]

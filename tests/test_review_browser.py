@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
-from filter import LABELS
+from filter import LABELS, Policy
 from training.annotations import LabeledDocument, load_file
 
 from .test_service_e2e import Server, connect, free_port, server_env, stop, wait_ready
@@ -381,3 +382,30 @@ def test_reasons_show_on_hover_focus_and_click(page, api, seed_003):
 def _has(name: str) -> re.Pattern[str]:
     """A class attribute holding ``name``."""
     return re.compile(rf"(^|\s){name}(\s|$)")
+
+
+def test_page_decides_kept_exactly_as_the_library_does_when_nothing_would_be_kept(page):
+    """decide() against Policy.decide on documents the threshold empties, where the
+    never-empty rule picks a best stretch by words (and leaves repeats and chrome out)."""
+    rng = np.random.default_rng(7)
+    words = ["Home", "Story line one here", "story line ONE here", "A much longer "
+             "paragraph that the model doubted, with many words in it.", "Menu", "Share"]
+    cases = []
+    for _ in range(150):
+        n = int(rng.integers(1, 12))
+        proba = rng.dirichlet([0.3, 3.0, 0.3, 0.3], size=n).round(6)
+        keep = [label for label in LABELS if rng.random() < 0.3] or ["body"]
+        cases.append(([str(rng.choice(words)) for _ in range(n)], proba, keep,
+                      float(rng.choice([0.5, 0.9]))))
+    fell_back = 0
+    for texts, proba, keep, min_confidence in cases:
+        policy = Policy.build(keep=keep, min_confidence=min_confidence)
+        _, kept = policy.decide(texts, proba)
+        _, plain = Policy(policy.keep, min_confidence, never_empty=False).decide(texts, proba)
+        fell_back += kept != plain
+        scores = [dict(zip(LABELS, row, strict=True)) for row in proba.tolist()]
+        shown_kept = page.evaluate(
+            "([t, s, k, m]) => decide(t, s, new Set(k), m).map(d => d.kept)",
+            [texts, scores, keep, min_confidence])
+        assert shown_kept == kept, (texts, proba.tolist(), keep, min_confidence)
+    assert fell_back >= 20  # the rule was exercised, not only the plain threshold

@@ -33,28 +33,70 @@ function argmax(scores) {
   return best;
 }
 
+// Policy.best_stretch: the run of paragraphs with the largest sum of
+// (P(wanted) - half the highest P(wanted)) x words, as numpy's argmax/argmin pick it.
+function bestStretch(texts, mass) {
+  const top = Math.max(...mass);
+  const total = [0];
+  texts.forEach((text, k) => {
+    const words = text.split(PY_SPACE).filter((w) => w !== "").length || 1;
+    total.push(total[k] + (mass[k] - top / 2) * words);
+  });
+  let last = 0;
+  let best = -Infinity;
+  let lowest = Infinity;
+  for (let k = 0; k < texts.length; k++) {
+    lowest = Math.min(lowest, total[k]);
+    if (total[k + 1] - lowest > best) {
+      best = total[k + 1] - lowest;
+      last = k;
+    }
+  }
+  let first = last;
+  let least = Infinity;
+  for (let i = last; i >= 0; i--) {
+    if (total[i] < least) {
+      least = total[i];
+      first = i;
+    }
+  }
+  return [first, last];
+}
+
 // Policy.decide: [{label, kept, repeat}] for every paragraph.
 function decide(texts, scores, keep, minConfidence) {
   const seen = new Set();
-  return texts.map((text, k) => {
+  const masses = [];
+  const decisions = texts.map((text, k) => {
     const key = fold(text);
     const repeat = seen.has(key);
     seen.add(key);
     const label = repeat ? "boilerplate" : argmax(scores[k]);
+    let mass = 0;
+    for (const name of LABELS) if (keep.has(name)) mass += scores[k][name];
+    masses.push(mass);
     let kept;
     if (keep.has(label)) {
       kept = true;
     } else if (repeat) {
       kept = false;
     } else {
-      let mass = 0;
-      for (const name of LABELS) if (keep.has(name)) mass += scores[k][name];
       // The scores here are rounded to 6 decimals; the service decides on the exact ones,
       // where a kept label's mass is never 0: at 1, every paragraph but repeats stays.
       kept = minConfidence >= 1 || 1.0 - mass < minConfidence;
     }
     return { label, kept, repeat };
   });
+  // never_empty: a document nothing of which is kept keeps its most wanted stretch, when
+  // something in it is at least policy.FALLBACK_FLOOR (the server's) likely wanted.
+  const floor = Number(page.fallbackFloor);
+  if (texts.length && !decisions.some((d) => d.kept) && Math.max(...masses) >= floor) {
+    const [first, last] = bestStretch(texts, masses);
+    for (let k = first; k <= last; k++) {
+      if (!decisions[k].repeat) decisions[k].kept = true;
+    }
+  }
+  return decisions;
 }
 
 // --- state ---------------------------------------------------------------------------
