@@ -82,7 +82,7 @@ class Policy:
         labels = [_LABEL_OF[top] for top in best]
         kept = [keeps_label[top] or 1.0 - mass < min_confidence
                 for top, mass in zip(best, kept_mass, strict=True)]
-        repeats: list[int] = []
+        repeats: set[int] = set()
         if self.drop_repeats:
             keys = [repeat_key(text) for text in texts]
             if len(set(keys)) < len(keys):  # walk the paragraphs only when some repeat
@@ -91,14 +91,13 @@ class Policy:
                     if key in seen:
                         labels[k] = Label.BOILERPLATE
                         kept[k] = Label.BOILERPLATE in self.keep
-                        repeats.append(k)
+                        repeats.add(k)
                     seen.add(key)
         if (self.never_empty and texts and not any(kept)
                 and max(kept_mass) >= FALLBACK_FLOOR):
             first, last = best_stretch(texts, kept_mass)
-            kept[first:last + 1] = [True] * (last + 1 - first)
-            for k in repeats:  # a repeat stays dropped: its first copy says it
-                kept[k] = Label.BOILERPLATE in self.keep
+            for k in range(first, last + 1):
+                kept[k] = k not in repeats  # a repeat stays dropped: its first copy says it
         return labels, kept
 
 

@@ -21,7 +21,7 @@ from filter.classifier import ParagraphClassifier
 from filter.document import rows_of
 from filter.errors import ContamFilterError
 from filter.labels import LABELS
-from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE, FALLBACK_FLOOR
+from filter.policy import FALLBACK_FLOOR, Policy
 
 from .annotations import LabeledDocument, load_seeds, seed_paragraphs_hash, seeds_hash
 from .corpus import RealPages, load_real_pages
@@ -146,13 +146,15 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
     model = fit(docs, real, model)
+    policy = Policy()  # the card records the policy every shell applies by default
     card = {
         "name": "contamfilter",
         "version": package_version("contamfilter"),
         "labels": list(LABELS),
-        "policy": {"keep": sorted(k.value for k in DEFAULT_KEEP),
-                   "min_confidence": DEFAULT_MIN_CONFIDENCE, "drop_repeats": True,
-                   "never_empty": True, "fallback_floor": FALLBACK_FLOOR},
+        "policy": {"keep": sorted(k.value for k in policy.keep),
+                   "min_confidence": policy.min_confidence,
+                   "drop_repeats": policy.drop_repeats, "never_empty": policy.never_empty,
+                   "fallback_floor": FALLBACK_FLOOR},
         "training_data": {
             "seeds_sha256": data_hash,
             "seed_paragraphs_sha256": seed_paragraphs_hash(docs),

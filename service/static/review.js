@@ -13,9 +13,14 @@ const LABEL_NAME = {
 
 // --- filter/policy.py, in JavaScript ------------------------------------------------
 
+// text.split(), with Python's whitespace.
+function pyWords(text) {
+  return text.split(PY_SPACE).filter((part) => part !== "");
+}
+
 // " ".join(text.split()).casefold(), with Python's whitespace and case folding.
 function fold(text) {
-  const joined = text.split(PY_SPACE).filter((part) => part !== "").join(" ");
+  const joined = pyWords(text).join(" ");
   let out = "";
   for (const ch of joined) {
     const mapped = PY_CASEFOLD.get(ch);
@@ -39,7 +44,7 @@ function bestStretch(texts, mass) {
   const top = Math.max(...mass);
   const total = [0];
   texts.forEach((text, k) => {
-    const words = text.split(PY_SPACE).filter((w) => w !== "").length || 1;
+    const words = pyWords(text).length || 1;
     total.push(total[k] + (mass[k] - top / 2) * words);
   });
   let last = 0;
