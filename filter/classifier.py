@@ -20,6 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from .comments import comment_matrix, near_commenters
 from .document import Row
 from .features import ParagraphFeatures, Parts, _group
 from .inference import linear_proba, trees_positive
@@ -131,7 +132,8 @@ class Gate:
     section reads like prose, and only its words, and its neighbours' words through the
     second pass, tell it from the story. The second pass also reads where the paragraph
     lies against the page's main block (``mainblock``): a comment thread or a run of
-    related-story ledes reads like prose, but lies outside the article's stretch.
+    related-story ledes reads like prose, but lies outside the article's stretch, and a
+    thread's frame (its heading, each commenter's line) marks it wherever it lies.
     """
 
     def __init__(self, min_share: float = 0.004, max_iter: int = 120, folds: int = 2,
@@ -196,18 +198,24 @@ class Gate:
     def body(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
         return self.body_of(rows, self._dense(X))
 
-    def body_of(self, rows: Sequence[Row], D: np.ndarray) -> np.ndarray:
-        """P(body) from the gate's own columns (``_dense``) of ``rows``."""
-        return trees_positive(self.context_, self.second_pass(rows, D,
-                                                              trees_positive(self.local_, D)))
+    def body_of(self, rows: Sequence[Row], D: np.ndarray,
+                thread: np.ndarray | None = None) -> np.ndarray:
+        """P(body) from the gate's own columns (``_dense``) of ``rows`` (``thread``: their
+        ``comment_matrix``, when the caller has it)."""
+        return trees_positive(self.context_, self.second_pass(
+            rows, D, trees_positive(self.local_, D), thread))
 
     @staticmethod
-    def second_pass(rows: Sequence[Row], D: np.ndarray, body: np.ndarray) -> np.ndarray:
+    def second_pass(rows: Sequence[Row], D: np.ndarray, body: np.ndarray,
+                    thread: np.ndarray | None = None) -> np.ndarray:
         """What the second pass reads: the gate's own columns ``D``, what the first pass
-        (``body``: its P(body) per row) says of the neighbours, and where each row lies
-        against its page's main block."""
+        (``body``: its P(body) per row) says of the neighbours, where each row lies
+        against its page's main block, and against its comment thread (``thread``,
+        ``comments.comment_matrix`` of the rows, computed when not given)."""
+        if thread is None:
+            thread = comment_matrix(rows)
         return np.hstack([D, context_matrix(rows, np.column_stack([body, 1.0 - body])),
-                          main_block_matrix(rows, body)])
+                          main_block_matrix(rows, body), thread])
 
 
 class ParagraphClassifier(ClassifierMixin, BaseEstimator):
@@ -293,13 +301,14 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
             typed = self.types_.proba_from_parts(rows, parts, split.local, split.context)
             if self.gate_ is None:
                 return typed
-            gate = self.gate_.body_of(rows, split.gate.gather(parts))
-            w = self.types_weights(parts.words)
+            thread = comment_matrix(rows)
+            gate = self.gate_.body_of(rows, split.gate.gather(parts), thread)
+            w = self.types_weights(parts.words, thread)
         # Two opinions on "is this body": the gate, which learned from real pages and
         # seeds alike, and the seeds' four-way model, which knows transcripts and teasers
         # (real pages call interview turns body). A weighted product of experts: either
         # can veto, and the four-way model, which has seen no real page, weighs at most
-        # ``types_weight`` (see ``types_weights``).
+        # ``types_weight`` (see ``types_weights``), and nothing beside a comment thread.
         agree = typed[:, 0] ** w * gate
         body = agree / np.maximum(agree + (1 - typed[:, 0]) ** w * (1 - gate), 1e-12)
         rest = typed[:, 1:]
@@ -307,11 +316,19 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         rest = np.where(total > 0, rest / np.where(total > 0, total, 1), 1 / rest.shape[1])
         return np.column_stack([body, (1 - body)[:, None] * rest])
 
-    def types_weights(self, words: sp.csr_matrix) -> np.ndarray:
+    def types_weights(self, words: sp.csr_matrix,
+                      thread: np.ndarray | None = None) -> np.ndarray:
         """The four-way model's weight against the gate, per row of the word columns:
         ``types_weight`` times the square of the share of the row's word weight (its
         squared tf-idf values) on words the seeds taught it; a row with no word of the
-        vocabulary keeps the whole weight.
+        vocabulary keeps the whole weight. With ``thread`` (the rows' ``comment_matrix``),
+        zero for a row with a commenter's line within three paragraphs.
+
+        The seeds hold no comment thread: a reader's comment is prose to the four-way
+        model, which outvoted the gate on it (P(body) 0.99 against the gate's 0.03 gives
+        0.45 to 0.55). Out of fold by site against the same models with the weight
+        kept: scrapinghub HTML F1 0.9400 -> 0.9423, text 0.8818 -> 0.8853;
+        trafilatura_eval's snippet figures within 0.0003.
 
         The seeds are English news; on a paragraph in German or Japanese, or of a site's
         own jargon, the four-way model reads only shape and position, and its veto there
@@ -329,7 +346,10 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         # No word of the vocabulary at all ("spot_imgspot_img", a lone date): the model
         # reads shape alone, as it learned to on the seeds' own junk.
         share[per_row == 0] = 1.0
-        return self.types_weight * np.minimum(share, 1.0) ** 2
+        weight = self.types_weight * np.minimum(share, 1.0) ** 2
+        if thread is not None:
+            weight[near_commenters(thread)] = 0.0
+        return weight
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
         return np.array(LABELS)[self.predict_proba(rows).argmax(axis=1)]

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from .classifier import ParagraphClassifier, context_names
+from .comments import NAMES as COMMENTS
+from .comments import comment_matrix
 from .document import Row
 from .features import _group
 from .inference import _trees, trees_positive
@@ -98,6 +100,15 @@ _PHRASES = {
     "main block's share of body-like words": (
         "a page whose article-like text is in one stretch",
         "a page whose article-like text is scattered"),
+    "commenter line": ("a commenter's line (\"... says:\", \"2 days ago\", \"Reply\")",
+                       "not a commenter's line"),
+    "commenter lines within three": ("commenters' lines near it", "no commenter's line near it"),
+    "commenter line just before": ("right after a commenter's line",
+                                   "not right after a commenter's line"),
+    "log commenter lines before": ("many commenters' lines before it",
+                                   "few commenters' lines before it"),
+    "after a comment-section heading": ("after a comment-section heading (\"34 responses\")",
+                                        "before any comment-section heading"),
 }
 _NOUNS = ("speaker tag", "bold speaker tag", "markdown heading", "list item", "template junk")
 _WHO = {"previous paragraph": "the previous paragraph", "next paragraph": "the next paragraph",
@@ -202,7 +213,7 @@ def _names(model: ParagraphClassifier) -> tuple[np.ndarray, np.ndarray | None]:
             local = model.features_.get_feature_names_out()
             gate = np.array(list(local[model.gate_.columns_]) + [WORDING]
                             + [f"{n} (gate)" for n in context_names(("body", "other"))]
-                            + list(MAIN_BLOCK),
+                            + list(MAIN_BLOCK) + list(COMMENTS),
                             dtype=object)
         cached = _NAMES[model] = (names, gate)
     return cached
@@ -223,12 +234,13 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     ranked = np.argsort(-proba, axis=1)
     ref_col = [ranked[i, 1] if label_col[i] == 0 else 0 for i in range(len(rows))]
     # The four-way model's weight in the product with the gate, row by row.
-    scale = (model.types_weights(X[:, :model.features_.layout().words])
+    thread = comment_matrix(rows)
+    scale = (model.types_weights(X[:, :model.features_.layout().words], thread)
              if model.gate_ is not None else np.ones(len(rows)))
     gate = None
     if model.gate_ is not None:
         D = model.gate_._dense(X)
-        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D))
+        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D), thread)
         gate = (G, tree_contributions(model.gate_.context_, G)[0])
     out: list[tuple[Reason, ...]] = [()] * len(rows)
     body_col = row_of.get("body", -1)

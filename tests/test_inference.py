@@ -6,6 +6,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from filter.classifier import context_matrix
+from filter.comments import comment_matrix
 from filter.document import rows_of
 from filter.inference import linear_proba, trees_positive
 from filter.mainblock import main_block_matrix
@@ -46,7 +47,8 @@ def test_gate_trees_match_predict_proba(matrices):
     D = gate._dense(X)
     first = gate.local_.predict_proba(D)[:, ::-1]
     np.testing.assert_allclose(trees_positive(gate.local_, D), first[:, 0], rtol=0, atol=1e-12)
-    Z = np.hstack([D, context_matrix(rows, first), main_block_matrix(rows, first[:, 0])])
+    Z = np.hstack([D, context_matrix(rows, first), main_block_matrix(rows, first[:, 0]),
+                   comment_matrix(rows)])
     np.testing.assert_allclose(gate.body(rows, X), gate.context_.predict_proba(Z)[:, 1],
                                rtol=0, atol=1e-12)
 
