@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .document import Row
-from .features import _group
+from .features import _group, _paragraph_order
 
 NAMES = (
     "commenter line", "commenter lines within three", "commenter line just before",
@@ -97,12 +97,6 @@ _COMMENTER_TESTS = (
 )
 
 
-def is_commenter_line(text: str) -> bool:
-    """A commenter's line: "... says:", "3 days ago", "on May 2 at 7:02 am", "Reply"."""
-    low = text.lower()
-    return any(any(c in low for c in cues) and test(text) for cues, test in _COMMENTER_TESTS)
-
-
 def is_section_heading(text: str) -> bool:
     """A comment section's heading: "34 responses to ...", "Leave a Reply", "Comments"."""
     return _HEADING.match(text) is not None
@@ -163,9 +157,7 @@ def comment_matrix(rows: Sequence[Row]) -> np.ndarray:
     """One row of ``NAMES`` per row."""
     out = np.zeros((len(rows), len(NAMES)))
     for _doc, positions in _group(rows):
-        index = np.fromiter((rows[p].index for p in positions), dtype=np.intp,
-                            count=len(positions))
-        order = np.asarray(positions, dtype=np.intp)[np.argsort(index, kind="stable")]
+        order = _paragraph_order(rows, positions)
         commenter, heading = frame_flags([rows[o].paragraph.text for o in order])
         if not commenter.any() and not heading.any():
             continue

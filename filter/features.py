@@ -107,6 +107,13 @@ def _group(rows: Sequence[Row]) -> list[tuple[Document, list[int]]]:
     return list(groups.values())
 
 
+def _paragraph_order(rows: Sequence[Row], positions: list[int]) -> np.ndarray:
+    """``positions`` (one document's rows) in the document's paragraph order."""
+    index = np.fromiter((rows[p].index for p in positions), dtype=np.intp,
+                        count=len(positions))
+    return np.asarray(positions, dtype=np.intp)[np.argsort(index, kind="stable")]
+
+
 class ShapeFeatures(TransformerMixin, BaseEstimator):
     """Shape of the paragraph, its position, and the shape of its neighbours."""
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .document import Row
-from .features import _group
+from .features import _group, _paragraph_order
 
 NAMES = (
     "in the main block", "before the main block", "after the main block",
@@ -41,9 +41,7 @@ def main_block_matrix(rows: Sequence[Row], body: np.ndarray) -> np.ndarray:
     """One row of ``NAMES`` per row; ``body``: the first opinion of P(body) per row."""
     out = np.zeros((len(rows), len(NAMES)))
     for _doc, positions in _group(rows):
-        index = np.fromiter((rows[p].index for p in positions), dtype=np.intp,
-                            count=len(positions))
-        order = np.asarray(positions, dtype=np.intp)[np.argsort(index, kind="stable")]
+        order = _paragraph_order(rows, positions)
         p = body[order]
         words = np.array([len(rows[o].paragraph.text.split()) or 1 for o in order],
                          dtype=np.float64)
