@@ -112,3 +112,79 @@ def test_the_seed_model_has_little_say_on_words_the_seeds_never_taught_it(filt, 
             if label == "body" and len(p.text.split()) >= 20]
     _, _, w = weights(body)
     assert len(body) >= 3 and w.min() > 0.8 * model.types_weight
+
+
+def test_in_html_the_seed_model_vetoes_with_full_weight_only_as_transcript_or_promo(filt,
+                                                                                   seeds):
+    """Which kind of "not body" the four-way model means sets its weight in HTML: the
+    seeds alone teach transcripts and teasers, while furniture in markup the gate reads
+    better."""
+    model = filt.model
+    prose = next(d for name, d in sorted(seeds.items()) if name.startswith("000_"))
+    texts = [p.text for p in prose.document.paragraphs if len(p.text.split()) >= 20][:1] * 4
+    rows = rows_of([Document(tuple(Paragraph(t, k) for k, t in enumerate(texts)))])
+    words = model.features_.transform(rows).tocsr()[:, :model.features_.layout().words]
+    typed = np.array([[0.1, 0.9, 0.0, 0.0],    # boilerplate
+                      [0.1, 0.0, 0.9, 0.0],    # transcript
+                      [0.1, 0.0, 0.0, 0.9],    # promo
+                      [0.1, 0.45, 0.45, 0.0]])  # half and half
+    html = np.ones(4, dtype=bool)
+    w = model.types_weights(words, None, typed, html)
+    share = model.types_weights(words) / model.types_weight
+    assert 0.8 < share[0] <= 1.0
+    expected = share * np.array([model.boilerplate_weight, model.types_weight, model.types_weight,
+                                 (model.boilerplate_weight + model.types_weight) / 2])
+    np.testing.assert_allclose(w, expected)
+    assert model.boilerplate_weight < model.types_weight
+    # In text the gate reads the same words as the four-way model: the veto holds whole.
+    np.testing.assert_allclose(model.types_weights(words, None, typed, ~html),
+                               share * model.types_weight)
+
+
+TRANSCRIPT_PAGE = """<html><head><title>Ferry repairs approved | The Harbour Gazette</title></head>
+<body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+<li><a href="/sport">Sport</a></li><li><a href="/contact">Contact</a></li></ul></nav>
+<article>
+<h1>Council approves emergency repairs to the island ferry</h1>
+<p>The harbour council voted on Tuesday to spend 1.2 million on emergency repairs to the
+island ferry, whose port engine failed twice in January and left commuters stranded on
+the mainland overnight.</p>
+<p>Work on the engine will begin next month at the shipyard in Port Ellen, and a
+chartered vessel will run a reduced timetable of four crossings a day while the ferry is
+out of service, the council's transport officer said.</p>
+<p>Councillors from both groups backed the spending, although several asked why a second
+engine failure had been needed before the repairs were ordered, and the vote passed by
+eleven to two.</p>
+<h2>Listen: the harbour master on the repairs</h2>
+<p><strong>Host:</strong> Welcome back to the programme. With me is the harbour master,
+Ruth Calder. Ruth, how long will the island go without its ferry?</p>
+<p><strong>Ruth Calder:</strong> We expect about six weeks, if the parts arrive on time
+and the shipyard keeps the slot it has promised us.</p>
+<p><strong>Host:</strong> And what should commuters do in the meantime?</p>
+<p><strong>Ruth Calder:</strong> Book the charter early, because it carries fewer cars,
+and check the timetable each morning before they leave home.</p>
+</article>
+<footer><p>Share this article</p><p>Copyright 2026 The Harbour Gazette. All rights
+reserved.</p></footer>
+</body></html>"""
+
+
+def test_in_html_an_appended_interview_is_still_dropped_as_transcript(filt):
+    """Beside markup the gate decides furniture, but an interview's turns, which real pages
+    call body, are still told apart by the four-way model and dropped."""
+    result = filt.score(TRANSCRIPT_PAGE, "html")
+    turns = [p for p in result.paragraphs
+             if p.text.startswith(("Listen:", "Host:", "Ruth Calder:"))]
+    assert len(turns) == 5
+    # The gate alone (the four-way model's weight at 0) kept the heading at P(body) 0.52
+    # and doubted the turns at 0.11 to 0.27 only.
+    assert all(p.label.value == "transcript" and not p.kept for p in turns), [
+        (p.text[:20], p.scores) for p in turns]
+    assert max(p.scores["body"] for p in turns[1:]) < 0.05
+    story = [p for p in result.paragraphs if p.text.startswith(("The harbour council",
+                                                                "Work on the engine",
+                                                                "Councillors from"))]
+    assert len(story) == 3 and all(p.kept for p in story)
+    assert "Copyright 2026 The Harbour Gazette. All rights reserved." not in result.clean_text
+    assert not any(p.kept for p in result.paragraphs if p.text.startswith("Home"))
