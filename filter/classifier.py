@@ -109,7 +109,11 @@ class TwoStage:
         return sp.hstack([X, sp.csr_matrix(context_matrix(rows, first))]).tocsr()
 
     def proba(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
-        return _proba(self.context_, self.combined(rows, X), self.labels)
+        return self.proba_of_combined(self.combined(rows, X))
+
+    def proba_of_combined(self, Z: sp.csr_matrix) -> np.ndarray:
+        """``proba`` from ``combined``'s matrix, for a caller that already holds it."""
+        return _proba(self.context_, Z, self.labels)
 
     def proba_from_parts(self, rows: Sequence[Row], parts: Parts, local: SplitLinear,
                          context: SplitLinear) -> np.ndarray:
@@ -218,6 +222,11 @@ class Gate:
                           main_block_matrix(rows, body), thread])
 
 
+def in_html(rows: Sequence[Row]) -> np.ndarray:
+    """True for each row of an HTML document (``types_weights``' ``markup``)."""
+    return np.fromiter((r.doc.format is Format.HTML for r in rows), bool, len(rows))
+
+
 class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     """Rows in, probabilities over LABELS out (see the module docstring).
 
@@ -304,8 +313,7 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
                 return typed
             thread = comment_matrix(rows)
             gate = self.gate_.body_of(rows, split.gate.gather(parts), thread)
-            markup = np.fromiter((r.doc.format is Format.HTML for r in rows), bool, len(rows))
-            w = self.types_weights(parts.words, thread, typed, markup)
+            w = self.types_weights(parts.words, thread, typed, in_html(rows))
         # Two opinions on "is this body": the gate, which learned from real pages and
         # seeds alike, and the seeds' four-way model, which knows transcripts and teasers
         # (real pages call interview turns body). A weighted product of experts: either
@@ -410,4 +418,4 @@ def _split(model: ParagraphClassifier) -> _Split:
     return cached[1]
 
 
-__all__ = ["Gate", "ParagraphClassifier", "TwoStage", "context_matrix"]
+__all__ = ["Gate", "ParagraphClassifier", "TwoStage", "context_matrix", "in_html"]

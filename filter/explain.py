@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .classifier import ParagraphClassifier, context_names
+from .classifier import ParagraphClassifier, context_names, in_html
 from .comments import NAMES as COMMENTS
 from .comments import comment_matrix
-from .document import Format, Row
+from .document import Row
 from .features import _group
 from .inference import _trees, trees_positive
 from .labels import LABELS
@@ -235,9 +235,8 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     ref_col = [ranked[i, 1] if label_col[i] == 0 else 0 for i in range(len(rows))]
     # The four-way model's weight in the product with the gate, row by row.
     thread = comment_matrix(rows)
-    markup = np.array([r.doc.format is Format.HTML for r in rows], dtype=bool)
     scale = (model.types_weights(X[:, :model.features_.layout().words], thread,
-                                 model.types_.proba(rows, X), markup)
+                                 model.types_.proba_of_combined(Z), in_html(rows))
              if model.gate_ is not None else np.ones(len(rows)))
     gate = None
     if model.gate_ is not None:
