@@ -63,6 +63,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from training import targets
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_OUT = Path("reports")
@@ -783,6 +785,11 @@ def markdown_report(result: dict[str, Any]) -> str:
         markdown_table(rows),
         "",
     ]
+    goals = result.get("targets") or []
+    if goals:
+        lines += ["## Targets", "", "The issue's targets, read off the table above (text mode's "
+                  "documents per second are `make bench`'s, the seeds' macro F1 the model "
+                  "card's).", "", *targets.markdown(goals), ""]
     speeds = dump_speeds(rows)
     if speeds:
         lines += ["The html_text dump that feeds text mode: "
@@ -857,6 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {platform.system()} {platform.release()}, "
                    f"python {platform.python_version()}",
         "method": METHOD,
+        "targets": targets.check(result["rows"]),
     })
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -871,6 +879,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               + ", ".join(f"{c} {_speed(v)}/s" for c, v in speeds.items()))
     if result["skipped"]:
         print("skipped: " + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
+    for line in targets.lines(result["targets"]):
+        print(line)
     print(f"{runtime:.0f} s; wrote {args.out / 'eval.json'}, {args.out / 'eval.md'}, "
           f"{args.out / 'eval_f1.svg'}, {args.out / PER_PAGE}")
     return 0
