@@ -37,9 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from training import targets
+
 ROOT = Path(__file__).resolve().parents[1]
-TEXT_TARGET_DOCS_PER_S = 500.0
-HTML_TARGET_RATIO = 2.0
+TEXT_TARGET_DOCS_PER_S = targets.TEXT_DOCS_PER_S
+HTML_TARGET_RATIO = targets.SPEED_RATIO
 BATCH = 64
 REPEATS = 5  # the best of several passes: the machine is shared, the minimum is the cost
 
