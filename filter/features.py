@@ -251,35 +251,95 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
     own wording; so this compares the paragraphs' content-word vectors (L2-normalised
     rows of ``vectors``) within each document, never with labels. ``word_counts``: each
     row's number of words, when already known.
+
+    Many documents at once: done one document at a time, scipy's fixed cost per call
+    was most of text mode's time in this step (a seed document has ~50 paragraphs), so
+    documents go in batches whose Gram matrices stay small (``_GRAM_BUDGET`` entries).
     """
     out = np.zeros((len(rows), len(TOPIC_NAMES)))
-    groups = _group(rows)
-    for _doc, positions in groups:
-        n = len(positions)
-        # One document in order (the usual call) needs no copy by row.
-        v = vectors if len(groups) == 1 and positions[-1] == n - 1 else vectors[positions]
-        gram = (v @ v.T).toarray()
-        norms_sq = gram.diagonal().copy()
-        words = (word_counts[positions] if word_counts is not None else
-                 np.array([len(WORD.findall(rows[p].paragraph.text)) for p in positions]))
-        rest = _cos_to_sum(gram, np.ones(n))
+    if word_counts is None:
+        word_counts = np.array([len(WORD.findall(r.paragraph.text)) for r in rows])
+    words = np.asarray(word_counts, dtype=float)
+    vectors = vectors.tocsr()
+    batch: list[list[int]] = []
+    entries = 0
+    groups = [positions for _doc, positions in _group(rows)]
+    for k, positions in enumerate(groups):
+        batch.append(positions)
+        entries += len(positions) ** 2
+        if entries >= _GRAM_BUDGET or k == len(groups) - 1:
+            order = np.concatenate([np.asarray(p, dtype=np.intp) for p in batch])
+            in_order = len(order) == len(rows) and (order == np.arange(len(rows))).all()
+            v = vectors if in_order else vectors[order]
+            sizes = np.array([len(p) for p in batch], dtype=np.intp)
+            out[order] = _topical_columns(v, sizes, words[order], long_words)
+            batch, entries = [], 0
+    return out
+
+
+# Entries of the Gram matrices computed at once: a few MB, whatever the call's size.
+_GRAM_BUDGET = 250_000
+
+
+def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarray,
+                     long_words: int) -> np.ndarray:
+    """``topical_fit``'s columns for consecutive documents (``sizes`` rows each, each in
+    its paragraph order), all from their Gram matrices (``_gram``)."""
+    n = vectors.shape[0]
+    doc_of = np.repeat(np.arange(len(sizes)), sizes)
+    rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    gram = _gram(vectors, doc_of)
+    diag = gram.diagonal()
+    rest = _cos_to_sum(gram, diag, doc_of, np.ones(n))
+    neighbours = np.zeros(n)
+    if n > 1:
+        i = np.flatnonzero(doc_of[:-1] == doc_of[1:])
+        if len(i):  # scipy's fancy indexing gives no float array for an empty index
+            neighbours[i] += np.asarray(gram[i, i + 1]).ravel()
+            neighbours[i + 1] += np.asarray(gram[i + 1, i]).ravel()
+    return np.column_stack([
+        rest,
+        _cos_to_sum(gram, diag, doc_of, (words >= long_words).astype(float)),
+        _best_other(gram),
+        neighbours / 2,
+        _cos_to_sum(gram, diag, doc_of, (rank < 3).astype(float)),
+        (diag <= 0).astype(float),
+        np.where(words <= 20, rest, 0.0),
+    ])
+
+
+def _gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> np.ndarray | sp.csr_matrix:
+    """``G[i, j] = v_i . v_j`` for rows of one document, 0 across documents.
+
+    One document (a page scored alone): dense, as small products are fastest so. Several:
+    block-diagonal and sparse, from one product, with each document's words moved to
+    columns of their own so that no two documents' words ever meet.
+    """
+    if not len(doc_of) or doc_of[-1] == 0:
+        return (vectors @ vectors.T).toarray()
+    entry_doc = np.repeat(doc_of, np.diff(vectors.indptr))
+    # (document, word) pairs numbered densely, in the same order within a row.
+    pairs, columns = np.unique(entry_doc.astype(np.int64) * vectors.shape[1]
+                               + vectors.indices, return_inverse=True)
+    moved = sp.csr_matrix((vectors.data, columns.ravel(), vectors.indptr),
+                          shape=(len(doc_of), len(pairs)))
+    gram = (moved @ moved.T).tocsr()
+    gram.sort_indices()
+    return gram
+
+
+def _best_other(gram: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """Each row's largest entry off the diagonal; 0 when there is none (a document of one
+    paragraph), and never below 0, as tf-idf is never negative."""
+    if not sp.issparse(gram):
         others = gram.copy()
         np.fill_diagonal(others, 0.0)
-        neighbours = np.zeros(n)
-        if n > 1:
-            idx = np.arange(n - 1)
-            neighbours[:-1] += others[idx, idx + 1]
-            neighbours[1:] += others[idx + 1, idx]
-        out[positions] = np.column_stack([
-            rest,
-            _cos_to_sum(gram, (words >= long_words).astype(float)),
-            others.max(axis=1) if n > 1 else np.zeros(n),
-            neighbours / 2,
-            _cos_to_sum(gram, (np.arange(n) < 3).astype(float)),
-            (norms_sq <= 0).astype(float),
-            np.where(words <= 20, rest, 0.0),
-        ])
-    return out
+        return others.max(axis=1) if len(others) else np.zeros(0)
+    n = gram.shape[0]
+    on_diagonal = gram.indices == np.repeat(np.arange(n), np.diff(gram.indptr))
+    off = sp.csr_matrix((np.where(on_diagonal, 0.0, gram.data), gram.indices, gram.indptr),
+                        shape=gram.shape)
+    return off.max(axis=1).toarray().ravel()
 
 
 def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) -> np.ndarray:
@@ -302,16 +362,19 @@ def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) ->
     return out
 
 
-def _cos_to_sum(gram: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Cosine of each vector with the sum of the masked vectors other than itself.
+def _cos_to_sum(gram: np.ndarray | sp.csr_matrix, diag: np.ndarray, doc_of: np.ndarray,
+                mask: np.ndarray) -> np.ndarray:
+    """Cosine of each vector with the sum of the masked vectors of its document other
+    than itself.
 
-    All from the Gram matrix (G[i, j] = v_i . v_j), so no dense document-by-vocabulary
-    matrix is ever built.
+    All from the documents' Gram matrix (``_gram``), so no dense
+    paragraph-by-vocabulary matrix is ever built: |sum of the others|^2 is the
+    document's masked total less the row's own share.
     """
-    diag = gram.diagonal()
     gm = gram @ mask
     dot = gm - mask * diag
-    other_sq = np.maximum(mask @ gm - 2 * mask * gm + mask * mask * diag, 0.0)
+    total = np.bincount(doc_of, weights=mask * gm)[doc_of]
+    other_sq = np.maximum(total - 2 * mask * gm + mask * mask * diag, 0.0)
     denom = np.sqrt(diag * other_sq)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denom > 1e-12, dot / denom, 0.0)

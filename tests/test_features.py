@@ -1,6 +1,6 @@
 import numpy as np
 
-from filter import segment_text
+from filter import features, segment_text
 from filter.document import rows_of
 from filter.features import ParagraphFeatures, ShapeFeatures
 from filter.shape import SHAPE_NAMES, shape_vector
@@ -46,6 +46,43 @@ def test_topical_fit_tells_an_unrelated_teaser_from_the_story():
     teaser = 3
     assert rest[teaser] < 0.05
     assert all(rest[i] > rest[teaser] + 0.1 for i in (1, 2, 4))
+
+
+def test_topical_fit_of_a_batch_is_each_document_alone(monkeypatch):
+    """Documents scored together get the columns each gets alone: one-paragraph documents,
+    a paragraph with no content word, documents' rows interleaved (each document's in
+    its order), and batches cut small enough that a call spans several Gram matrices."""
+    docs = [segment_text(STORY), segment_text("Lone line about buses."),
+            segment_text("12 34\n\nBus lanes open\n\n56"), segment_text("Another lone line."),
+            segment_text(STORY.replace("council", "board"))]
+    fitted = ParagraphFeatures(min_df=1).fit(rows_of(docs))
+    alone = [features.topical_fit(rows, _topic(fitted, rows))
+             for rows in (rows_of([d]) for d in docs)]
+    rows = rows_of(docs)
+    expected = np.vstack(alone)
+    assert np.allclose(features.topical_fit(rows, _topic(fitted, rows)), expected,
+                       rtol=0, atol=1e-12)
+    # Round robin: each document's rows in its order, the documents interleaved.
+    mixed = sorted(rows, key=lambda r: (r.index, r.key))
+    back = np.argsort([rows.index(r) for r in mixed])
+    got = features.topical_fit(mixed, _topic(fitted, mixed))[back]
+    assert np.allclose(got, expected, rtol=0, atol=1e-12)
+    monkeypatch.setattr(features, "_GRAM_BUDGET", 10)
+    assert np.allclose(features.topical_fit(rows, _topic(fitted, rows)), expected,
+                       rtol=0, atol=1e-12)
+    lone = dict(zip(features.TOPIC_NAMES, expected[len(docs[0])], strict=True))
+    assert lone["similarity to rest of document"] == 0
+    assert lone["best similarity to another paragraph"] == 0
+    assert expected[:len(docs[0]), 0].max() > 0.1
+
+
+def _topic(fitted, rows):
+    from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+    words = fitted.words_.transform(features.row_texts(rows))
+    topic = words[:, fitted.topic_columns_].tocsr()
+    inplace_csr_row_normalize_l2(topic)
+    return topic
 
 
 def test_every_column_has_a_name(filt):
