@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold
 
 from .comments import comment_matrix, near_commenters
 from .document import Format, Row
-from .features import ParagraphFeatures, Parts, _group
+from .features import ParagraphFeatures, Parts, Runs, document_runs
 from .inference import linear_proba, trees_positive
 from .labels import LABELS
 from .mainblock import main_block_matrix
@@ -39,29 +39,35 @@ def context_names(labels: Sequence[str] = LABELS) -> list[str]:
     return [f"{part} looks like {label}" for part in CONTEXT_PARTS for label in labels]
 
 
-def context_matrix(rows: Sequence[Row], proba: np.ndarray) -> np.ndarray:
-    """Neighbourhood summaries of first-pass probabilities, one row per paragraph."""
-    k = proba.shape[1]
-    out = np.zeros((len(rows), k * len(CONTEXT_PARTS)))
-    for _doc, positions in _group(rows):
-        order = np.array(sorted(positions, key=lambda p: rows[p].index))
-        p = proba[order]
-        n = len(order)
-        pad = np.zeros((2, k))
-        padded = np.vstack([pad, p, pad])
-        csum = np.vstack([np.zeros(k), np.cumsum(p, axis=0)])
-        j = np.arange(n)
-        lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
-        out[order] = np.hstack([
-            padded[1:n + 1],  # previous
-            padded[3:n + 3],  # next
-            padded[0:n],  # before previous
-            padded[4:n + 4],  # after next
-            (csum[hi] - csum[lo] - p) / np.maximum(1, hi - lo - 1)[:, None],
-            (csum[-1] - p) / max(1, n - 1),
-            (csum[-1] - csum[j + 1]) / np.maximum(1, n - j - 1)[:, None],
-            csum[j] / np.maximum(1, j)[:, None],
-        ])
+def context_matrix(rows: Sequence[Row], proba: np.ndarray,
+                   runs: Runs | None = None) -> np.ndarray:
+    """Neighbourhood summaries of first-pass probabilities, one row per paragraph
+    (``runs``: ``document_runs(rows)``, when the caller has it)."""
+    runs = document_runs(rows) if runs is None else runs
+    p = proba[runs.order]
+    j, n, at = runs.rank, runs.size, runs.sums_at
+    csum = runs.cumsum(p)
+
+    def neighbour(step: int) -> np.ndarray:
+        """Each row's neighbour ``step`` paragraphs away in its document, or zeros."""
+        out = np.zeros_like(p)
+        if step < 0:
+            out[-step:] = p[:step]
+        else:
+            out[:-step] = p[step:]
+        out[(j + step < 0) | (j + step >= n)] = 0.0
+        return out
+
+    lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
+    end = csum[at + n]
+    out = np.empty((len(rows), p.shape[1] * len(CONTEXT_PARTS)))
+    out[runs.order] = np.hstack([
+        neighbour(-1), neighbour(1), neighbour(-2), neighbour(2),
+        (csum[at + hi] - csum[at + lo] - p) / np.maximum(1, hi - lo - 1)[:, None],
+        (end - p) / np.maximum(1, n - 1)[:, None],
+        (end - csum[at + j + 1]) / np.maximum(1, n - j - 1)[:, None],
+        csum[at + j] / np.maximum(1, j)[:, None],
+    ])
     return out
 
 
@@ -116,11 +122,11 @@ class TwoStage:
         return _proba(self.context_, Z, self.labels)
 
     def proba_from_parts(self, rows: Sequence[Row], parts: Parts, local: SplitLinear,
-                         context: SplitLinear) -> np.ndarray:
+                         context: SplitLinear, runs: Runs | None = None) -> np.ndarray:
         """``proba`` from the unassembled features (``local``/``context``: this stage's
-        models, split by ``parts.SplitLinear``)."""
+        models, split by ``parts.SplitLinear``; ``runs``: ``document_runs(rows)``)."""
         first = _in_order(local.proba(parts), local.classes, self.labels)
-        second = context.proba(parts, context_matrix(rows, first))
+        second = context.proba(parts, context_matrix(rows, first, runs))
         return _in_order(second, context.classes, self.labels)
 
 
@@ -202,24 +208,25 @@ class Gate:
     def body(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
         return self.body_of(rows, self._dense(X))
 
-    def body_of(self, rows: Sequence[Row], D: np.ndarray,
-                thread: np.ndarray | None = None) -> np.ndarray:
+    def body_of(self, rows: Sequence[Row], D: np.ndarray, thread: np.ndarray | None = None,
+                runs: Runs | None = None) -> np.ndarray:
         """P(body) from the gate's own columns (``_dense``) of ``rows`` (``thread``: their
-        ``comment_matrix``, when the caller has it)."""
+        ``comment_matrix``, ``runs``: their ``document_runs``, when the caller has them)."""
         return trees_positive(self.context_, self.second_pass(
-            rows, D, trees_positive(self.local_, D), thread))
+            rows, D, trees_positive(self.local_, D), thread, runs))
 
     @staticmethod
     def second_pass(rows: Sequence[Row], D: np.ndarray, body: np.ndarray,
-                    thread: np.ndarray | None = None) -> np.ndarray:
+                    thread: np.ndarray | None = None, runs: Runs | None = None) -> np.ndarray:
         """What the second pass reads: the gate's own columns ``D``, what the first pass
         (``body``: its P(body) per row) says of the neighbours, where each row lies
         against its page's main block, and against its comment thread (``thread``,
         ``comments.comment_matrix`` of the rows, computed when not given)."""
+        runs = document_runs(rows) if runs is None else runs
         if thread is None:
-            thread = comment_matrix(rows)
-        return np.hstack([D, context_matrix(rows, np.column_stack([body, 1.0 - body])),
-                          main_block_matrix(rows, body), thread])
+            thread = comment_matrix(rows, runs)
+        return np.hstack([D, context_matrix(rows, np.column_stack([body, 1.0 - body]), runs),
+                          main_block_matrix(rows, body, runs), thread])
 
 
 def in_html(rows: Sequence[Row]) -> np.ndarray:
@@ -308,11 +315,13 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         # Our own matrices are finite and well-formed: skip re-checking them on every call.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             parts = self.features_.transform_parts(rows)
-            typed = self.types_.proba_from_parts(rows, parts, split.local, split.context)
+            runs = document_runs(rows)
+            typed = self.types_.proba_from_parts(rows, parts, split.local, split.context,
+                                                 runs)
             if self.gate_ is None:
                 return typed
-            thread = comment_matrix(rows)
-            gate = self.gate_.body_of(rows, split.gate.gather(parts), thread)
+            thread = comment_matrix(rows, runs)
+            gate = self.gate_.body_of(rows, split.gate.gather(parts), thread, runs)
             w = self.types_weights(parts.words, thread, typed, in_html(rows))
         # Two opinions on "is this body": the gate, which learned from real pages and
         # seeds alike, and the seeds' four-way model, which knows transcripts and teasers

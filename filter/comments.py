@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .document import Row
-from .features import _group, _paragraph_order
+from .features import Runs, document_runs
 
 NAMES = (
     "commenter line", "commenter lines within three", "commenter line just before",
@@ -153,25 +153,25 @@ def frame_flags(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return commenter, heading
 
 
-def comment_matrix(rows: Sequence[Row]) -> np.ndarray:
-    """One row of ``NAMES`` per row."""
+def comment_matrix(rows: Sequence[Row], runs: Runs | None = None) -> np.ndarray:
+    """One row of ``NAMES`` per row (``runs``: ``document_runs(rows)``, when known)."""
     out = np.zeros((len(rows), len(NAMES)))
-    for _doc, positions in _group(rows):
-        order = _paragraph_order(rows, positions)
-        commenter, heading = frame_flags([rows[o].paragraph.text for o in order])
-        if not commenter.any() and not heading.any():
-            continue
-        n = len(order)
-        total = np.concatenate(([0.0], np.cumsum(commenter)))
-        j = np.arange(n)
-        lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
-        near = (total[hi] - total[lo] - commenter) / np.maximum(1, hi - lo - 1)
-        before = np.concatenate(([0.0], commenter[:-1]))
-        earlier = total[:-1]
-        after_heading = np.concatenate(([0.0], np.maximum.accumulate(heading)[:-1]))
-        out[order] = np.column_stack([
-            commenter, near, before, np.log1p(earlier) / math.log(64), after_heading,
-        ])
+    runs = document_runs(rows) if runs is None else runs
+    # Flags are each text's own (its cues are looked for within it): one call for all.
+    commenter, heading = frame_flags([rows[o].paragraph.text for o in runs.order.tolist()])
+    if not commenter.any() and not heading.any():
+        return out
+    j, n, at = runs.rank, runs.size, runs.sums_at
+    total = runs.cumsum(commenter)
+    lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
+    near = (total[at + hi] - total[at + lo] - commenter) / np.maximum(1, hi - lo - 1)
+    before = np.zeros(len(j))
+    before[1:] = np.where(j[1:] > 0, commenter[:-1], 0.0)
+    earlier = total[at + j]
+    after_heading = (runs.cumsum(heading)[at + j] > 0).astype(float)
+    out[runs.order] = np.column_stack([
+        commenter, near, before, np.log1p(earlier) / math.log(64), after_heading,
+    ])
     return out
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .document import Row
-from .features import _group, _paragraph_order
+from .features import Runs, document_runs
 
 NAMES = (
     "in the main block", "before the main block", "after the main block",
@@ -37,26 +37,33 @@ def main_block(scores: np.ndarray) -> tuple[int, int]:
     return first, last
 
 
-def main_block_matrix(rows: Sequence[Row], body: np.ndarray) -> np.ndarray:
-    """One row of ``NAMES`` per row; ``body``: the first opinion of P(body) per row."""
-    out = np.zeros((len(rows), len(NAMES)))
-    for _doc, positions in _group(rows):
-        order = _paragraph_order(rows, positions)
-        p = body[order]
-        words = np.array([len(rows[o].paragraph.text.split()) or 1 for o in order],
-                         dtype=np.float64)
-        scores = (p - 0.5) * words
-        first, last = main_block(scores)
-        # Words of furniture strictly between a paragraph and the block.
-        furniture = np.concatenate(([0.0], np.cumsum(np.where(p < 0.5, words, 0.0))))
-        j = np.arange(len(order))
-        between = np.where(j < first, furniture[first] - furniture[j + 1],
-                           np.where(j > last, furniture[j] - furniture[last + 1], 0.0))
-        positive = np.clip(scores, 0.0, None)
-        held = positive.sum()
-        share = positive[first:last + 1].sum() / held if held > 0 else 0.0
-        out[order] = np.column_stack([
-            (j >= first) & (j <= last), j < first, j > last, np.log1p(between),
-            np.full(len(order), share),
-        ])
+def main_block_matrix(rows: Sequence[Row], body: np.ndarray,
+                      runs: Runs | None = None) -> np.ndarray:
+    """One row of ``NAMES`` per row; ``body``: the first opinion of P(body) per row
+    (``runs``: ``document_runs(rows)``, when the caller has it)."""
+    runs = document_runs(rows) if runs is None else runs
+    p = body[runs.order]
+    words = np.array([len(rows[o].paragraph.text.split()) or 1 for o in runs.order.tolist()],
+                     dtype=np.float64)
+    scores = (p - 0.5) * words
+    positive = np.clip(scores, 0.0, None)
+    blocks = np.zeros((len(runs.sizes), 2), dtype=np.intp)
+    shares = np.zeros(len(runs.sizes))
+    for d, (start, n) in enumerate(zip(runs.starts.tolist(), runs.sizes.tolist(),
+                                       strict=True)):
+        first, last = blocks[d] = main_block(scores[start:start + n])
+        held = positive[start:start + n].sum()
+        if held > 0:
+            shares[d] = positive[start + first:start + last + 1].sum() / held
+    j, at = runs.rank, runs.sums_at
+    first, last = np.repeat(blocks, runs.sizes, axis=0).T
+    # Words of furniture strictly between a paragraph and the block.
+    furniture = runs.cumsum(np.where(p < 0.5, words, 0.0))
+    between = np.where(j < first, furniture[at + first] - furniture[at + j + 1],
+                       np.where(j > last, furniture[at + j] - furniture[at + last + 1], 0.0))
+    out = np.empty((len(rows), len(NAMES)))
+    out[runs.order] = np.column_stack([
+        (j >= first) & (j <= last), j < first, j > last, np.log1p(between),
+        np.repeat(shares, runs.sizes),
+    ])
     return out

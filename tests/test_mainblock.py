@@ -6,6 +6,7 @@ import pytest
 from filter.classifier import Gate, context_matrix
 from filter.comments import comment_matrix
 from filter.document import Document, Paragraph, rows_of
+from filter.features import document_runs
 from filter.mainblock import NAMES, main_block, main_block_matrix
 
 
@@ -94,3 +95,47 @@ def test_the_shipped_model_drops_a_comment_past_the_story_and_says_where_it_lies
     comment = result.paragraphs[6]
     assert comment.text.startswith("About time.")
     assert "outside the page's main stretch of text" in [r.text for r in comment.reasons]
+
+
+def test_a_call_gives_each_page_exactly_what_it_gets_alone():
+    """The per-page steps run over a whole call at once (``features.document_runs``);
+    each page's sums are still its own, so its columns match scoring it alone bit for
+    bit: pages of one paragraph, a page with a thread, rows of pages interleaved."""
+    texts = (_words(20), _words(25), "Leave a Reply", "mike77 says:\nMay 2, 2021 at 7:02 am",
+             "Great piece.", "Reply", _words(3))
+    pages = [Document(tuple(Paragraph(t, i) for i, t in enumerate(texts))),
+             Document((Paragraph(_words(7), 0),)),
+             Document(tuple(Paragraph(_words(n, "other"), i) for i, n in enumerate((4, 40, 9)))),
+             Document((Paragraph("ferryfan\n2 hours ago", 0),))]
+    rng = np.random.default_rng(0)
+    sizes = [len(p) for p in pages]
+    body = [rng.random(n) for n in sizes]
+    first = [rng.random((n, 4)) for n in sizes]
+
+    def alone(step, values):
+        return np.vstack([step(rows_of([p]), v) for p, v in zip(pages, values, strict=True)])
+
+    rows = rows_of(pages)
+    mixed = sorted(range(len(rows)), key=lambda k: (rows[k].index, -rows[k].key))
+    steps = [(context_matrix, first), (main_block_matrix, body),
+             (lambda rows, _v: comment_matrix(rows), body)]
+    for step, values in steps:
+        expected = alone(step, values)
+        together = np.concatenate(values)
+        assert np.array_equal(step(rows, together), expected)
+        got = step([rows[k] for k in mixed], together[mixed])
+        assert np.array_equal(got, expected[mixed])
+    assert comment_matrix(rows).any() and main_block_matrix(rows, np.concatenate(body)).any()
+
+
+def test_document_runs_orders_each_documents_rows_together():
+    pages = [Document(tuple(Paragraph("x", i) for i in range(n))) for n in (3, 1, 2)]
+    rows = rows_of(pages)
+    mixed = [rows[k] for k in (5, 0, 3, 2, 4, 1)]
+    runs = document_runs(mixed)
+    assert [(mixed[k].key, mixed[k].index) for k in runs.order] == \
+        [(0, 0), (0, 1), (0, 2), (1, 0), (2, 0), (2, 1)]
+    assert runs.sizes.tolist() == [3, 1, 2] and runs.rank.tolist() == [0, 1, 2, 0, 0, 1]
+    csum = runs.cumsum(np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0]))
+    assert csum[runs.sums_at + runs.size].tolist() == [7, 7, 7, 8, 48, 48]
+    assert document_runs([]).order.tolist() == []
