@@ -56,25 +56,6 @@ _SHORT_LINE = math.log1p(10) / 6
 _NEIGHBOUR_COLS = (0, 13, 14, 18, 19, 21, 22, 4)
 
 
-class _DocStats:
-    """Shape vectors (and word counts) of one document's paragraphs (``shape``: rows of
-    ``shape_table``, the document's paragraphs in order)."""
-
-    def __init__(self, doc: Document, both: np.ndarray) -> None:
-        self.shape = both[:, :-1]
-        self.words = both[:, -1]
-        self.speaker = self.shape[:, 19]
-        self.question = self.shape[:, 14]
-        folded = [repeat_key(p.text) for p in doc.paragraphs]
-        first: dict[str, int] = {}
-        last: dict[str, int] = {}
-        for i, key in enumerate(folded):
-            first.setdefault(key, i)
-            last[key] = i
-        self.repeats_earlier = [first[k] < i for i, k in enumerate(folded)]
-        self.repeated_later = [last[k] > i for i, k in enumerate(folded)]
-
-
 def _shape_tables(docs: Sequence[Document]) -> list[np.ndarray]:
     """``shape_table`` rows of every paragraph of each document, from one call over all.
 
@@ -210,71 +191,113 @@ def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     out = np.zeros((len(rows), _N_SHAPE_FEATURES))
     words = np.zeros(len(rows))
     groups = [(doc, positions) for doc, positions in _group(rows) if len(doc)]
-    tables = _shape_tables([doc for doc, _ in groups])
-    for (doc, positions), table in zip(groups, tables, strict=True):
-        index = np.fromiter((rows[pos].index for pos in positions), dtype=np.intp,
-                            count=len(positions))
-        shape, doc_words = _document_shape(doc, table)
-        if len(positions) == len(doc) and (index == np.arange(len(doc))).all():
-            index = slice(None)  # the whole document in order: no copy by index
-        out[positions] = shape[index]
-        words[positions] = doc_words[index]
-    return out, words
+    if not groups:
+        return out, words
+    docs = [doc for doc, _ in groups]
+    sizes = np.array([len(doc) for doc in docs], dtype=np.intp)
+    tables = _shape_tables(docs)
+    table = tables[0] if len(tables) == 1 else np.vstack(tables)
+    shape, doc_words = _documents_shape(docs, table, sizes)
+    # Each row's paragraph among all the documents' paragraphs.
+    at = np.fromiter(map(_INDEX, rows), dtype=np.intp, count=len(rows))
+    for (_doc, positions), start in zip(groups, (np.cumsum(sizes) - sizes).tolist(),
+                                         strict=True):
+        if start:
+            at[positions] += start
+    if len(at) == len(shape) and (at == np.arange(len(at))).all():
+        return shape, doc_words  # every paragraph of the documents, in order: no copy
+    return shape[at], doc_words[at]
 
 
-def _document_shape(doc: Document, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ShapeFeatures' columns for every paragraph of ``doc``, and their numbers of words.
+def _documents_shape(docs: Sequence[Document], table: np.ndarray,
+                     sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ShapeFeatures' columns for every paragraph of ``docs`` (``table``: their
+    ``shape_table`` rows, one document after another, ``sizes`` paragraphs each), and
+    their numbers of words.
 
-    Whole-document arrays, the same values as one row at a time: windows of 0/1 columns
-    are summed exactly from cumulative sums, logarithms are math.log1p's, as before.
+    All documents at once, the same values as one document (or one row) at a time:
+    windows of 0/1 columns are summed exactly from each document's own cumulative sums
+    (``Runs.cumsum``), logarithms are math.log1p's.
     """
-    stats = _DocStats(doc, table)
-    shape = stats.shape
-    n = len(shape)
+    runs = Runs(np.arange(len(table)), sizes)
+    i, n, at = runs.rank, runs.size, runs.sums_at
+    shape = table[:, :-1]
     n_shape = len(SHAPE_NAMES)
-    out = np.zeros((n, _N_SHAPE_FEATURES))
+    out = np.zeros((len(table), _N_SHAPE_FEATURES))
     out[:, :n_shape] = shape
-    i = np.arange(n)
-    log1p = np.array([math.log1p(k) for k in range(n + 1)])
+    log1p = _log1p_table(int(sizes.max()))
     lo, hi = np.maximum(i - 3, 0), np.minimum(i + 4, n)
 
-    def nearby(col: np.ndarray) -> np.ndarray:
-        cum = np.concatenate(([0.0], np.cumsum(col)))
-        return (cum[hi] - cum[lo]) - col
+    def nearby(col: np.ndarray, cum: np.ndarray) -> np.ndarray:
+        return (cum[at + hi] - cum[at + lo]) - col
 
-    speakers = stats.speaker
+    first, last = i == 0, i == n - 1
+    speakers = shape[:, 19]
     short = shape[:, 1] <= _SHORT_LINE
     long_ = shape[:, 4] == 1.0
-    next_long = np.zeros(n, dtype=bool)
+    next_long = np.zeros(len(i), dtype=bool)
     next_long[:-1] = long_[1:]
-    prev_long = np.zeros(n, dtype=bool)
+    next_long[last] = False
+    prev_long = np.zeros(len(i), dtype=bool)
     prev_long[1:] = long_[:-1]
+    prev_long[first] = False
+    speaker_cum = runs.cumsum(speakers)
+    speaker_sums = speaker_cum[runs.starts + np.arange(len(sizes)) + sizes]
     position = out[:, n_shape:n_shape + 15]
-    if n > 1:
-        position[:, 0] = i / (n - 1)
-    position[:1, 1] = 1.0
-    position[n - 1:, 2] = 1.0
-    position[:3, 3] = 1.0
-    position[max(n - 3, 0):, 4] = 1.0
-    position[:, 5] = log1p[:n] / 4
-    position[:, 6] = log1p[:n][::-1] / 4
-    position[:, 7] = math.log1p(n) / 4
-    position[:, 8] = nearby(speakers) / 6
-    position[:, 9] = math.log1p(speakers.sum()) / 3
-    position[:, 10] = nearby(stats.question) / 6
-    position[:, 11] = stats.repeats_earlier
-    position[:, 12] = stats.repeated_later
+    position[:, 0] = np.where(n > 1, i / np.maximum(n - 1, 1), 0.0)
+    position[:, 1] = first
+    position[:, 2] = last
+    position[:, 3] = i < 3
+    position[:, 4] = i >= n - 3
+    position[:, 5] = log1p[i] / 4
+    position[:, 6] = log1p[n - 1 - i] / 4
+    position[:, 7] = log1p[n] / 4
+    position[:, 8] = nearby(speakers, speaker_cum) / 6
+    position[:, 9] = np.repeat([math.log1p(s) / 3 for s in speaker_sums.tolist()], sizes)
+    position[:, 10] = nearby(shape[:, 14], runs.cumsum(shape[:, 14])) / 6
+    position[:, 11], position[:, 12] = _repeats(docs)
     position[:, 13] = short & next_long
     position[:, 14] = short & next_long & prev_long
-    if n > 1:
-        width = 1 + len(_NEIGHBOUR_COLS)
-        start = n_shape + 15
-        carried = shape[:, _NEIGHBOUR_COLS]
-        out[1:, start] = 1.0
-        out[1:, start + 1:start + width] = carried[:-1]
-        out[:-1, start + width] = 1.0
-        out[:-1, start + width + 1:] = carried[1:]
-    return out, stats.words
+    width = 1 + len(_NEIGHBOUR_COLS)
+    start = n_shape + 15
+    carried = shape[:, _NEIGHBOUR_COLS]
+    before = out[:, start:start + width]
+    before[1:, 0] = 1.0
+    before[1:, 1:] = carried[:-1]
+    before[first] = 0.0
+    after = out[:, start + width:]
+    after[:-1, 0] = 1.0
+    after[:-1, 1:] = carried[1:]
+    after[last] = 0.0
+    return out, table[:, -1]
+
+
+_LOG1P = np.zeros(1)
+
+
+def _log1p_table(n: int) -> np.ndarray:
+    """math.log1p(k) for k = 0..n (at least), made once and grown as pages need."""
+    global _LOG1P
+    if len(_LOG1P) <= n:
+        _LOG1P = np.array([math.log1p(k) for k in range(max(n + 1, 2 * len(_LOG1P)))])
+    return _LOG1P
+
+
+def _repeats(docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
+    """(repeats an earlier paragraph of its document, repeated later in it) for every
+    paragraph of ``docs``, one document after another (``policy.repeat_key``'s sense)."""
+    earlier: list[bool] = []
+    later: list[bool] = []
+    for doc in docs:
+        folded = [repeat_key(p.text) for p in doc.paragraphs]
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for i, key in enumerate(folded):
+            first.setdefault(key, i)
+            last[key] = i
+        earlier += [first[k] < i for i, k in enumerate(folded)]
+        later += [last[k] > i for i, k in enumerate(folded)]
+    return np.array(earlier, dtype=bool), np.array(later, dtype=bool)
 
 
 # --- block facts (HTML) -----------------------------------------------------------

@@ -105,3 +105,21 @@ def test_shape_features_carry_position_and_neighbours():
     assert X[1, names.index("next: speaker tag at start")] == 1
     assert X[0, names.index("previous paragraph exists")] == 0
     assert np.isfinite(X).all()
+
+
+def test_shape_of_a_call_is_each_document_alone():
+    """Shape and position columns are computed for a whole call at once; a document's
+    are still its own, bit for bit: its position, its neighbours, its repeats (the
+    same line in another document is no repeat), rows of documents interleaved."""
+    docs = [segment_text("**Host:** Hi\n\nShare this\n\n" + STORY + "\n\nShare this"),
+            segment_text("Share this"), segment_text(STORY)]
+    sf = ShapeFeatures().fit(rows_of(docs))
+    alone = np.vstack([sf.transform(rows_of([d])).toarray() for d in docs])
+    rows = rows_of(docs)
+    assert np.array_equal(sf.transform(rows).toarray(), alone)
+    mixed = sorted(range(len(rows)), key=lambda k: (rows[k].index, -rows[k].key))
+    assert np.array_equal(sf.transform([rows[k] for k in mixed]).toarray(), alone[mixed])
+    names = list(sf.get_feature_names_out())
+    repeats = alone[:, names.index("repeats an earlier paragraph")]
+    assert repeats.tolist() == [0] * (len(docs[0]) - 1) + [1] + [0] * (len(rows) - len(docs[0]))
+    assert alone[len(docs[0]), names.index("first paragraph")] == 1
