@@ -347,9 +347,11 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
         word_counts = np.array([len(WORD.findall(r.paragraph.text)) for r in rows])
     words = np.asarray(word_counts, dtype=float)
     vectors = vectors.tocsr()
+    groups = [positions for _doc, positions in _group(rows)]
+    if len(groups) == 1:  # one document (a page scored alone): its rows as they are
+        return _topical_columns(vectors, np.array([len(rows)]), words, long_words)
     batch: list[list[int]] = []
     entries = 0
-    groups = [positions for _doc, positions in _group(rows)]
     for k, positions in enumerate(groups):
         batch.append(positions)
         entries += len(positions) ** 2
@@ -370,15 +372,23 @@ _GRAM_BUDGET = 250_000
 def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarray,
                      long_words: int) -> np.ndarray:
     """``topical_fit``'s columns for consecutive documents (``sizes`` rows each, each in
-    its paragraph order), all from their Gram matrices (``_gram``)."""
+    its paragraph order), all from their Gram matrices: one dense matrix for one
+    document, the block-diagonal sparse one (``_block_gram``) for several."""
     n = vectors.shape[0]
-    doc_of = np.repeat(np.arange(len(sizes)), sizes)
-    rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    gram = _gram(vectors, doc_of)
+    if len(sizes) == 1:  # one document: a dense Gram matrix, nothing to tell apart
+        doc_of, rank = None, np.arange(n)
+        gram: np.ndarray | sp.csr_matrix = (vectors @ vectors.T).toarray()
+    else:
+        doc_of = np.repeat(np.arange(len(sizes)), sizes)
+        rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        gram = _block_gram(vectors, doc_of)
     diag = gram.diagonal()
     rest = _cos_to_sum(gram, diag, doc_of, np.ones(n))
     neighbours = np.zeros(n)
-    if n > 1:
+    if doc_of is None:
+        neighbours[:-1] += np.diagonal(gram, 1)
+        neighbours[1:] += np.diagonal(gram, -1)
+    elif n > 1:
         i = np.flatnonzero(doc_of[:-1] == doc_of[1:])
         if len(i):  # scipy's fancy indexing gives no float array for an empty index
             neighbours[i] += np.asarray(gram[i, i + 1]).ravel()
@@ -394,15 +404,10 @@ def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarra
     ])
 
 
-def _gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> np.ndarray | sp.csr_matrix:
-    """``G[i, j] = v_i . v_j`` for rows of one document, 0 across documents.
-
-    One document (a page scored alone): dense, as small products are fastest so. Several:
-    block-diagonal and sparse, from one product, with each document's words moved to
-    columns of their own so that no two documents' words ever meet.
-    """
-    if not len(doc_of) or doc_of[-1] == 0:
-        return (vectors @ vectors.T).toarray()
+def _block_gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> sp.csr_matrix:
+    """``G[i, j] = v_i . v_j`` for rows of one document, 0 across documents: block-
+    diagonal and sparse, from one product, with each document's words moved to columns
+    of their own so that no two documents' words ever meet."""
     entry_doc = np.repeat(doc_of, np.diff(vectors.indptr))
     # (document, word) pairs numbered densely, in the same order within a row.
     pairs, columns = np.unique(entry_doc.astype(np.int64) * vectors.shape[1]
@@ -448,18 +453,18 @@ def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) ->
     return out
 
 
-def _cos_to_sum(gram: np.ndarray | sp.csr_matrix, diag: np.ndarray, doc_of: np.ndarray,
-                mask: np.ndarray) -> np.ndarray:
+def _cos_to_sum(gram: np.ndarray | sp.csr_matrix, diag: np.ndarray,
+                doc_of: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
     """Cosine of each vector with the sum of the masked vectors of its document other
     than itself.
 
-    All from the documents' Gram matrix (``_gram``), so no dense
-    paragraph-by-vocabulary matrix is ever built: |sum of the others|^2 is the
-    document's masked total less the row's own share.
+    All from the documents' Gram matrix (``doc_of``: each row's document, None for one
+    document), so no dense paragraph-by-vocabulary matrix is ever built: |sum of the
+    others|^2 is the document's masked total less the row's own share.
     """
     gm = gram @ mask
     dot = gm - mask * diag
-    total = np.bincount(doc_of, weights=mask * gm)[doc_of]
+    total = mask @ gm if doc_of is None else np.bincount(doc_of, weights=mask * gm)[doc_of]
     other_sq = np.maximum(total - 2 * mask * gm + mask * mask * diag, 0.0)
     denom = np.sqrt(diag * other_sq)
     with np.errstate(divide="ignore", invalid="ignore"):
