@@ -95,13 +95,6 @@ def _group(rows: Sequence[Row]) -> list[tuple[Document, list[int]]]:
     return list(groups.values())
 
 
-def _paragraph_order(rows: Sequence[Row], positions: list[int]) -> np.ndarray:
-    """``positions`` (one document's rows) in the document's paragraph order."""
-    index = np.fromiter((rows[p].index for p in positions), dtype=np.intp,
-                        count=len(positions))
-    return np.asarray(positions, dtype=np.intp)[np.argsort(index, kind="stable")]
-
-
 _INDEX = itemgetter(1)  # Row.index
 
 
@@ -339,7 +332,7 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
     row's number of words, when already known.
 
     Many documents at once: done one document at a time, scipy's fixed cost per call
-    was most of text mode's time in this step (a seed document has ~50 paragraphs), so
+    was most of text mode's time in this step (a seed document has ~20 paragraphs), so
     documents go in batches whose Gram matrices stay small (``_GRAM_BUDGET`` entries).
     """
     out = np.zeros((len(rows), len(TOPIC_NAMES)))
