@@ -47,23 +47,13 @@ def context_matrix(rows: Sequence[Row], proba: np.ndarray,
     p = proba[runs.order]
     j, n, at = runs.rank, runs.size, runs.sums_at
     csum = runs.cumsum(p)
-
-    def neighbour(step: int) -> np.ndarray:
-        """Each row's neighbour ``step`` paragraphs away in its document, or zeros."""
-        out = np.zeros_like(p)
-        if step < 0:
-            out[-step:] = p[:step]
-        else:
-            out[:-step] = p[step:]
-        out[(j + step < 0) | (j + step >= n)] = 0.0
-        return out
-
-    lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
+    near, count = runs.nearby(p, csum)
     end = csum[at + n]
     out = np.empty((len(rows), p.shape[1] * len(CONTEXT_PARTS)))
     out[runs.order] = np.hstack([
-        neighbour(-1), neighbour(1), neighbour(-2), neighbour(2),
-        (csum[at + hi] - csum[at + lo] - p) / np.maximum(1, hi - lo - 1)[:, None],
+        runs.neighbour(p, -1), runs.neighbour(p, 1), runs.neighbour(p, -2),
+        runs.neighbour(p, 2),
+        near / np.maximum(1, count)[:, None],
         (end - p) / np.maximum(1, n - 1)[:, None],
         (end - csum[at + j + 1]) / np.maximum(1, n - j - 1)[:, None],
         csum[at + j] / np.maximum(1, j)[:, None],

@@ -161,16 +161,14 @@ def comment_matrix(rows: Sequence[Row], runs: Runs | None = None) -> np.ndarray:
     commenter, heading = frame_flags([rows[o].paragraph.text for o in runs.order.tolist()])
     if not commenter.any() and not heading.any():
         return out
-    j, n, at = runs.rank, runs.size, runs.sums_at
+    j, at = runs.rank, runs.sums_at
     total = runs.cumsum(commenter)
-    lo, hi = np.maximum(0, j - 3), np.minimum(n, j + 4)
-    near = (total[at + hi] - total[at + lo] - commenter) / np.maximum(1, hi - lo - 1)
-    before = np.zeros(len(j))
-    before[1:] = np.where(j[1:] > 0, commenter[:-1], 0.0)
+    near, count = runs.nearby(commenter, total)
     earlier = total[at + j]
     after_heading = (runs.cumsum(heading)[at + j] > 0).astype(float)
     out[runs.order] = np.column_stack([
-        commenter, near, before, np.log1p(earlier) / math.log(64), after_heading,
+        commenter, near / np.maximum(1, count), runs.neighbour(commenter, -1),
+        np.log1p(earlier) / math.log(64), after_heading,
     ])
     return out
 

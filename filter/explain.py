@@ -31,7 +31,7 @@ from .classifier import ParagraphClassifier, context_names, in_html
 from .comments import NAMES as COMMENTS
 from .comments import comment_matrix
 from .document import Row
-from .features import _group
+from .features import _group, document_runs
 from .inference import _trees, trees_positive
 from .labels import LABELS
 from .mainblock import NAMES as MAIN_BLOCK
@@ -234,14 +234,16 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     ranked = np.argsort(-proba, axis=1)
     ref_col = [ranked[i, 1] if label_col[i] == 0 else 0 for i in range(len(rows))]
     # The four-way model's weight in the product with the gate, row by row.
-    thread = comment_matrix(rows)
+    runs = document_runs(rows)
+    thread = comment_matrix(rows, runs)
     scale = (model.types_weights(X[:, :model.features_.layout().words], thread,
                                  model.types_.proba_of_combined(Z), in_html(rows))
              if model.gate_ is not None else np.ones(len(rows)))
     gate = None
     if model.gate_ is not None:
         D = model.gate_._dense(X)
-        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D), thread)
+        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D), thread,
+                                    runs)
         gate = (G, tree_contributions(model.gate_.context_, G)[0])
     out: list[tuple[Reason, ...]] = [()] * len(rows)
     body_col = row_of.get("body", -1)

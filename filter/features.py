@@ -116,15 +116,15 @@ class Runs:
     def __init__(self, order: np.ndarray, sizes: np.ndarray) -> None:
         self.order, self.sizes = order, sizes
         n = len(order)
-        if len(sizes) == 1:
+        if len(sizes) == 1:  # a page scored alone: the same arrays, fewer operations
             self.starts = np.zeros(1, dtype=np.intp)
             self.rank, self.size = np.arange(n), np.full(n, n)
             self.sums_at = np.zeros(n, dtype=np.intp)
-        else:
-            self.starts = np.cumsum(sizes) - sizes
-            self.rank = np.arange(n) - np.repeat(self.starts, sizes)
-            self.size = np.repeat(sizes, sizes)
-            self.sums_at = np.repeat(self.starts + np.arange(len(sizes)), sizes)
+            return
+        self.starts = np.cumsum(sizes) - sizes
+        self.rank = np.arange(n) - np.repeat(self.starts, sizes)
+        self.size = np.repeat(sizes, sizes)
+        self.sums_at = np.repeat(self.starts + np.arange(len(sizes)), sizes)
 
     def cumsum(self, values: np.ndarray) -> np.ndarray:
         """Each document's cumulative sums of ``values`` (in ``order``'s order), led by
@@ -135,6 +135,26 @@ class Runs:
                                            strict=True)):
             np.cumsum(values[start:start + n], axis=0, out=out[start + d + 1:start + d + 1 + n])
         return out
+
+    def neighbour(self, values: np.ndarray, step: int) -> np.ndarray:
+        """For each entry (in ``order``'s order): ``values`` of the row ``step``
+        paragraphs away in its document, or zeros past the document's ends."""
+        out = np.zeros_like(values)
+        if step < 0:
+            out[-step:] = values[:step]
+        else:
+            out[:-step] = values[step:]
+        out[(self.rank + step < 0) | (self.rank + step >= self.size)] = 0
+        return out
+
+    def nearby(self, values: np.ndarray, sums: np.ndarray,
+               reach: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """For each entry: (the sum of ``values`` over the other rows of its document
+        within ``reach`` paragraphs, how many rows those are); ``sums``:
+        ``cumsum(values)``."""
+        lo = np.maximum(self.rank - reach, 0)
+        hi = np.minimum(self.rank + reach + 1, self.size)
+        return sums[self.sums_at + hi] - sums[self.sums_at + lo] - values, hi - lo - 1
 
 
 def document_runs(rows: Sequence[Row]) -> Runs:
@@ -190,11 +210,11 @@ def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     sizes = np.array([len(doc) for doc in docs], dtype=np.intp)
     tables = _shape_tables(docs)
     table = tables[0] if len(tables) == 1 else np.vstack(tables)
-    shape, doc_words = _documents_shape(docs, table, sizes)
+    runs = Runs(np.arange(len(table)), sizes)
+    shape, doc_words = _documents_shape(docs, table, runs)
     # Each row's paragraph among all the documents' paragraphs.
     at = np.fromiter(map(_INDEX, rows), dtype=np.intp, count=len(rows))
-    for (_doc, positions), start in zip(groups, (np.cumsum(sizes) - sizes).tolist(),
-                                         strict=True):
+    for (_doc, positions), start in zip(groups, runs.starts.tolist(), strict=True):
         if start:
             at[positions] += start
     if len(at) == len(shape) and (at == np.arange(len(at))).all():
@@ -203,37 +223,26 @@ def _shape_rows(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _documents_shape(docs: Sequence[Document], table: np.ndarray,
-                     sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     runs: Runs) -> tuple[np.ndarray, np.ndarray]:
     """ShapeFeatures' columns for every paragraph of ``docs`` (``table``: their
-    ``shape_table`` rows, one document after another, ``sizes`` paragraphs each), and
+    ``shape_table`` rows, one document after another, as ``runs`` lays them out), and
     their numbers of words.
 
     All documents at once, the same values as one document (or one row) at a time:
     windows of 0/1 columns are summed exactly from each document's own cumulative sums
     (``Runs.cumsum``), logarithms are math.log1p's.
     """
-    runs = Runs(np.arange(len(table)), sizes)
-    i, n, at = runs.rank, runs.size, runs.sums_at
+    i, n, sizes = runs.rank, runs.size, runs.sizes
     shape = table[:, :-1]
     n_shape = len(SHAPE_NAMES)
     out = np.zeros((len(table), _N_SHAPE_FEATURES))
     out[:, :n_shape] = shape
     log1p = _log1p_table(int(sizes.max()))
-    lo, hi = np.maximum(i - 3, 0), np.minimum(i + 4, n)
-
-    def nearby(col: np.ndarray, cum: np.ndarray) -> np.ndarray:
-        return (cum[at + hi] - cum[at + lo]) - col
-
     first, last = i == 0, i == n - 1
     speakers = shape[:, 19]
     short = shape[:, 1] <= _SHORT_LINE
     long_ = shape[:, 4] == 1.0
-    next_long = np.zeros(len(i), dtype=bool)
-    next_long[:-1] = long_[1:]
-    next_long[last] = False
-    prev_long = np.zeros(len(i), dtype=bool)
-    prev_long[1:] = long_[:-1]
-    prev_long[first] = False
+    next_long, prev_long = runs.neighbour(long_, 1), runs.neighbour(long_, -1)
     speaker_cum = runs.cumsum(speakers)
     speaker_sums = speaker_cum[runs.starts + np.arange(len(sizes)) + sizes]
     position = out[:, n_shape:n_shape + 15]
@@ -245,23 +254,19 @@ def _documents_shape(docs: Sequence[Document], table: np.ndarray,
     position[:, 5] = log1p[i] / 4
     position[:, 6] = log1p[n - 1 - i] / 4
     position[:, 7] = log1p[n] / 4
-    position[:, 8] = nearby(speakers, speaker_cum) / 6
+    position[:, 8] = runs.nearby(speakers, speaker_cum)[0] / 6
     position[:, 9] = np.repeat([math.log1p(s) / 3 for s in speaker_sums.tolist()], sizes)
-    position[:, 10] = nearby(shape[:, 14], runs.cumsum(shape[:, 14])) / 6
+    position[:, 10] = runs.nearby(shape[:, 14], runs.cumsum(shape[:, 14]))[0] / 6
     position[:, 11], position[:, 12] = _repeats(docs)
     position[:, 13] = short & next_long
     position[:, 14] = short & next_long & prev_long
     width = 1 + len(_NEIGHBOUR_COLS)
     start = n_shape + 15
     carried = shape[:, _NEIGHBOUR_COLS]
-    before = out[:, start:start + width]
-    before[1:, 0] = 1.0
-    before[1:, 1:] = carried[:-1]
-    before[first] = 0.0
-    after = out[:, start + width:]
-    after[:-1, 0] = 1.0
-    after[:-1, 1:] = carried[1:]
-    after[last] = 0.0
+    out[:, start] = ~first
+    out[:, start + 1:start + width] = runs.neighbour(carried, -1)
+    out[:, start + width] = ~last
+    out[:, start + width + 1:] = runs.neighbour(carried, 1)
     return out, table[:, -1]
 
 
@@ -368,12 +373,12 @@ def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarra
     its paragraph order), all from their Gram matrices: one dense matrix for one
     document, the block-diagonal sparse one (``_block_gram``) for several."""
     n = vectors.shape[0]
+    rank = Runs(np.arange(n), sizes).rank
     if len(sizes) == 1:  # one document: a dense Gram matrix, nothing to tell apart
-        doc_of, rank = None, np.arange(n)
+        doc_of = None
         gram: np.ndarray | sp.csr_matrix = (vectors @ vectors.T).toarray()
     else:
         doc_of = np.repeat(np.arange(len(sizes)), sizes)
-        rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         gram = _block_gram(vectors, doc_of)
     diag = gram.diagonal()
     rest = _cos_to_sum(gram, diag, doc_of, np.ones(n))
