@@ -59,7 +59,8 @@ bench-service: $(STAMP)
 
 ## make eval: contamfilter (html and text mode) against trafilatura, readability-lxml, jusText,
 ## resiliparse and the whole page's text on $(CORPORA); reports/eval.{md,json} and a plot.
-## EVAL_ARGS="--limit 20 --tools contamfilter" for a quick run.
+## EVAL_ARGS="--limit 20 --tools contamfilter" for a quick run; EVAL_ARGS="--gate-seed 1" trains
+## the out-of-fold models with another seed (what retraining alone moves each figure).
 $(EVAL_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,eval]"
 	touch $(EVAL_STAMP)

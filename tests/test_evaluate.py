@@ -315,6 +315,25 @@ def test_corpus_in_the_training_data_is_scored_out_of_fold(
     assert "| oof |" in (tmp_path / "eval.md").read_text()
 
 
+def test_a_gate_seed_reaches_the_out_of_fold_models_and_the_report(
+        corpus_dir, tmp_path, monkeypatch, card_lists_handmade):
+    seeds = []
+
+    def cross_fitted(name, pages, folds=5, corpora=None, gate_seed=None):
+        seeds.append(gate_seed)
+        yield FoldFilter(), [p["id"] for p in pages]
+
+    module = types.ModuleType("training.corpus")
+    module.cross_fitted = cross_fitted
+    monkeypatch.setitem(sys.modules, "training.corpus", module)
+    assert ev.main(["--corpora", str(corpus_dir), "--tools", "contamfilter", "--gate-seed", "3",
+                    "--out", str(tmp_path)]) == 0
+    assert seeds == [3]
+    result = json.loads((tmp_path / "eval.json").read_text())
+    assert result["model"]["out_of_fold_gate_seed"] == 3
+    assert "gate seed is 3" in (tmp_path / "eval.md").read_text()
+
+
 def test_out_of_fold_without_cross_fitted_fails_clearly(
         corpus_dir, tmp_path, monkeypatch, capsys, card_lists_handmade):
     monkeypatch.setitem(sys.modules, "training.corpus", types.ModuleType("training.corpus"))

@@ -106,6 +106,32 @@ def test_out_of_fold_models_never_saw_the_sites_they_score(with_real_pages):
         assert f.card["training_data"]["corpora"][0]["pages"] == 6 - left_out > 0
 
 
+def test_out_of_fold_models_take_the_cards_recipe_or_the_gate_seed_asked_for(
+        with_real_pages):
+    from training.corpus import _FOLD_FILTERS, cross_fitted
+
+    w = with_real_pages
+    for asked, expected in ((None, 0), (7, 7)):
+        folds = list(cross_fitted("tiny", w["records"], folds=2, corpora=w["corpora"],
+                                  model_dir=w["model"], seeds=w["seeds"], gate_seed=asked))
+        for f, _ids in folds:
+            assert f.model.get_params() == {**w["card"]["model"]["params"],
+                                            "gate_seed": expected}
+            assert f.model.gate_.local_.random_state == expected
+            assert f.card["model"]["params"]["gate_seed"] == expected
+    _FOLD_FILTERS.clear()
+
+
+def test_another_gate_seed_trains_another_gate(with_real_pages, tmp_path):
+    w = with_real_pages
+    card = train(w["seeds"], tmp_path / "model", folds=3, log=lambda *_: None,
+                 corpora=w["corpora"], gate_seed=5)
+    assert card["model"]["params"]["gate_seed"] == 5
+    assert w["card"]["model"]["params"]["gate_seed"] == 0
+    gate = Filter(tmp_path / "model").model.gate_
+    assert gate.local_.random_state == gate.context_.random_state == 5
+
+
 def test_out_of_fold_models_refuse_a_different_corpus_file(with_real_pages, tmp_path):
     from training.corpus import cross_fitted
 

@@ -323,37 +323,48 @@ def _training_limit(directory: Path, card: dict) -> int | None:
 
 
 def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
-                 seeds: Path | None = None, log=print) -> list:
+                 seeds: Path | None = None, log=print, gate_seed: int | None = None) -> list:
     """One Filter per fold, each trained like the shipped model minus that fold's sites.
 
     The folds cut every corpus at once, so ``folds`` trainings serve every corpus; each
     is saved and loaded back through the normal artifact path, so it is checked the same
     way as the shipped model. Kept for the process, as evaluation asks once per corpus.
+    The model's parameters are the card's; ``gate_seed`` overrides its gate's seed.
     """
     import tempfile
 
     from filter import Filter
     from filter.artifact import MODEL_DIR, read_card, save_model
+    from filter.classifier import ParagraphClassifier
 
     from .annotations import load_seeds
     from .train import SEEDS, fit
 
     model_dir, seeds = model_dir or MODEL_DIR, seeds or SEEDS
-    key = (str(directory.resolve()), folds, str(model_dir), str(seeds))
+    key = (str(directory.resolve()), folds, str(model_dir), str(seeds), gate_seed)
     if key not in _FOLD_FILTERS:
         card = read_card(model_dir)
+        params = dict(card.get("model", {}).get("params", {}))
+        if gate_seed is not None:
+            params["gate_seed"] = gate_seed
+        try:
+            recipe = ParagraphClassifier(**params)
+        except TypeError as exc:
+            raise ValueError(f"the model card's parameters {params} do not fit this code's "
+                             f"ParagraphClassifier ({exc}): retrain with 'make train'") from None
         every = load_real_pages(directory, _training_limit(directory, card))
         documents = load_seeds(seeds)
         filters = []
         for k in range(folds):
             log(f"  out-of-fold model {k + 1}/{folds}: training without the sites of fold {k}")
             real = every.without_fold(k, folds)
-            model = fit(documents, real)
+            model = fit(documents, real, recipe)
             with tempfile.TemporaryDirectory() as tmp:
                 fold_card = {"name": "contamfilter", "version": f"fold-{k}-of-{folds}",
                              "labels": card.get("labels"), "policy": card.get("policy"),
                              "training_data": {"left_out_fold": k, "folds": folds,
-                                               "corpora": real.corpora}}
+                                               "corpora": real.corpora},
+                             "model": {"params": recipe.get_params()}}
                 save_model(model, fold_card, Path(tmp))
                 filters.append(Filter(tmp))
         _FOLD_FILTERS[key] = filters
@@ -362,11 +373,11 @@ def fold_filters(directory: Path, folds: int, model_dir: Path | None = None,
 
 def cross_fitted(name: str, pages: list[dict], folds: int = 5, *, corpora: Path,
                  model_dir: Path | None = None, seeds: Path | None = None,
-                 ) -> Iterator[tuple[object, list[str]]]:
+                 gate_seed: int | None = None) -> Iterator[tuple[object, list[str]]]:
     """(filter, ids of the pages it scores): each page goes to the one filter whose
     training left out its site. ``pages`` are corpus records (id, url, meta, ...) of
     the corpus ``name`` in the folder ``corpora``."""
-    filters = fold_filters(corpora, folds, model_dir, seeds)
+    filters = fold_filters(corpora, folds, model_dir, seeds, gate_seed=gate_seed)
     by_fold: dict[int, list[str]] = {k: [] for k in range(folds)}
     for page in pages:
         by_fold[site_fold(name, _site(page), folds)].append(str(page["id"]))

@@ -455,7 +455,7 @@ def cross_fitter(name: str) -> Callable[..., Iterable[tuple[Any, Iterable[str]]]
 
 
 def out_of_fold_filters(name: str, pages: list[dict[str, Any]], wanted: Iterable[str],
-                        corpora: Path) -> dict[str, Any]:
+                        corpora: Path, gate_seed: int | None = None) -> dict[str, Any]:
     """{page id: the filter whose training data left that page out}.
 
     ``training.corpus.cross_fitted(name, pages, folds, corpora=DIR)`` yields
@@ -463,8 +463,9 @@ def out_of_fold_filters(name: str, pages: list[dict[str, Any]], wanted: Iterable
     corpus, even under ``--limit``, so that a page's figure does not depend on ``--limit``.
     """
     cross_fitted = cross_fitter(name)
+    seeded = {} if gate_seed is None else {"gate_seed": gate_seed}
     assigned: dict[str, Any] = {}
-    for filt, test_ids in cross_fitted(name, pages, folds=OOF_FOLDS, corpora=corpora):
+    for filt, test_ids in cross_fitted(name, pages, folds=OOF_FOLDS, corpora=corpora, **seeded):
         for page_id in test_ids:
             if page_id in assigned:
                 raise EvalError(f"cross_fitted({name!r}) put page {page_id} in two test folds")
@@ -538,8 +539,10 @@ def run_interleaved(runners: Sequence[Runner], rows: Sequence[Row],
 
 
 def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
-             log: Callable[[str], None]) -> tuple[dict[str, Any], list[Row]]:
-    """The report (without its run details) and the rows that hold every page's figures."""
+             log: Callable[[str], None], gate_seed: int | None = None,
+             ) -> tuple[dict[str, Any], list[Row]]:
+    """The report (without its run details) and the rows that hold every page's figures.
+    ``gate_seed``: the out-of-fold models' gate seed, when not the shipped model's."""
     from filter import Filter
     from filter.artifact import read_card
 
@@ -580,7 +583,7 @@ def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
             log(f"{name}: listed in the model card's training data as {matched!r}: "
                 f"contamfilter out-of-fold ({OOF_FOLDS} folds)")
             current.update(out_of_fold_filters(matched, all_pages, [p["id"] for p in pages],
-                                               corpora))
+                                               corpora, gate_seed))
             oof_versions = sorted({str(getattr(f, "version", "?")) for f in current.values()})
         else:
             oof_versions = []
@@ -617,7 +620,8 @@ def evaluate(corpora: Path, tools: Sequence[str], limit: int | None,
         rows.extend(corpus_rows)
 
     model = {"version": shipped.version, "training_corpora": trained_on,
-             "out_of_fold_folds": OOF_FOLDS if trained_on else None}
+             "out_of_fold_folds": OOF_FOLDS if trained_on else None,
+             "out_of_fold_gate_seed": gate_seed}
     return ({"rows": [r.summary() for r in rows], "corpora": corpora_info,
              "skipped": skipped, "model": model}, rows)
 
@@ -780,7 +784,10 @@ def markdown_report(result: dict[str, Any]) -> str:
         + (", ".join(model["training_corpora"]) if model["training_corpora"] else "no corpora")
         + " in its training data, so "
         + ("the rows marked `oof` are out-of-fold." if model["training_corpora"]
-           else "the shipped model is used on every corpus (no row is out-of-fold)."),
+           else "the shipped model is used on every corpus (no row is out-of-fold).")
+        + (f" The out-of-fold models' gate seed is {model['out_of_fold_gate_seed']} "
+           "(`--gate-seed`), not the shipped model's."
+           if model.get("out_of_fold_gate_seed") is not None else ""),
         "",
         markdown_table(rows),
         "",
@@ -827,6 +834,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"comma-separated subset of {','.join(TOOLS)} (default all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="folder for eval.json, eval.md, eval_f1.svg (default reports)")
+    parser.add_argument("--gate-seed", type=int, default=None, metavar="N",
+                        help="train the out-of-fold models with this gate seed instead of the "
+                             "shipped model's: the spread over seeds is what retraining alone "
+                             "moves each figure")
     args = parser.parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = [t for t in tools if t not in TOOLS]
@@ -848,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        result, rows = evaluate(args.corpora, args.tools, args.limit, log)
+        result, rows = evaluate(args.corpora, args.tools, args.limit, log, args.gate_seed)
     except EvalError as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
@@ -857,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": shlex.join(["python", "-m", "training.evaluate", *argv]),
         "argv": argv,
         "arguments": {"corpora": str(args.corpora), "limit": args.limit, "tools": args.tools,
-                      "out": str(args.out)},
+                      "out": str(args.out), "gate_seed": args.gate_seed},
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "runtime_s": runtime,
         "versions": versions(),

@@ -1,6 +1,6 @@
 """Train the shipped model from seeds/: grouped cross-validation, fit, write model + card.
 
-    python -m training.train [--seeds seeds] [--out filter/model] [--folds 5]
+    python -m training.train [--seeds seeds] [--out filter/model] [--folds 5] [--gate-seed 0]
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def format_metrics(m: dict) -> str:
 
 
 def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS,
-          log=print, corpora: Path | None = None, corpus_limit: int | None = None) -> dict:
+          log=print, corpora: Path | None = None, corpus_limit: int | None = None,
+          gate_seed: int = 0) -> dict:
     start = time.perf_counter()
     docs = load_seeds(seeds)
     data_hash = seeds_hash(seeds)
@@ -141,7 +142,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
         log("real pages: " + ", ".join(f"{c['name']} {c['pages']} pages "
                                        f"({c['labeled_paragraphs']} paragraphs aligned)"
                                        for c in real.corpora))
-    model = ParagraphClassifier()
+    model = ParagraphClassifier(gate_seed=gate_seed)
     cv = cross_validate(docs, folds, model, real, log)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
@@ -185,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="also learn body-versus-rest from real pages (../shared/corpora)")
     ap.add_argument("--corpus-limit", type=int, default=None, metavar="N",
                     help="at most N pages of each corpus (quick runs)")
+    ap.add_argument("--gate-seed", type=int, default=0, metavar="N",
+                    help="seed of the gate's trees (another seed: another equally good model)")
     args = ap.parse_args(argv)
     try:
         train(args.seeds, args.out, args.folds, corpora=args.corpora,
-              corpus_limit=args.corpus_limit)
+              corpus_limit=args.corpus_limit, gate_seed=args.gate_seed)
     except (ContamFilterError, FileNotFoundError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
