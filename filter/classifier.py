@@ -248,8 +248,8 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         self.boilerplate_weight = boilerplate_weight
         self.seed_share = seed_share
         # The gate's trees hold out a random tenth of their rows to stop early; another
-        # seed is another equally good model, which is how `make eval --gate-seed`
-        # measures how far retraining alone moves the figures.
+        # seed is another equally good model, so the spread of `make eval` over
+        # EVAL_ARGS="--gate-seed N" is how far retraining alone moves the figures.
         self.gate_seed = gate_seed
 
     def _stage(self, labels: Sequence[str]) -> TwoStage:

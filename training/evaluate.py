@@ -461,6 +461,8 @@ def out_of_fold_filters(name: str, pages: list[dict[str, Any]], wanted: Iterable
     ``training.corpus.cross_fitted(name, pages, folds, corpora=DIR)`` yields
     ``(filter, test_page_ids)`` with folds grouped by site. It gets every page of the
     corpus, even under ``--limit``, so that a page's figure does not depend on ``--limit``.
+    ``gate_seed`` is passed on only when given, so a ``cross_fitted`` without that
+    keyword still serves the default run.
     """
     cross_fitted = cross_fitter(name)
     seeded = {} if gate_seed is None else {"gate_seed": gate_seed}
