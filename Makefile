@@ -61,6 +61,7 @@ bench-service: $(STAMP)
 ## resiliparse and the whole page's text on $(CORPORA); reports/eval.{md,json} and a plot.
 ## EVAL_ARGS="--limit 20 --tools contamfilter" for a quick run; EVAL_ARGS="--gate-seed 1" trains
 ## the out-of-fold models with another seed (what retraining alone moves each figure).
+## make train TRAIN_ARGS="--gate-members 3" averages three gates (README, Commands).
 $(EVAL_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,eval]"
 	touch $(EVAL_STAMP)

@@ -136,17 +136,43 @@ class Gate:
     thread's frame (its heading, each commenter's line) marks it wherever it lies.
     """
 
+    # Members past the first, in each pass; a gate pickled before members existed has none.
+    more_local_: tuple = ()
+    more_context_: tuple = ()
+
     def __init__(self, min_share: float = 0.004, max_iter: int = 120, folds: int = 2,
-                 word_folds: int = 3, random_state: int = 0) -> None:
+                 word_folds: int = 3, random_state: int = 0, members: int = 1) -> None:
         self.min_share, self.max_iter, self.folds = min_share, max_iter, folds
         self.word_folds, self.random_state = word_folds, random_state
+        if members < 1:
+            raise ValueError(f"a gate needs at least one member, got members={members}")
+        self.members = members
 
-    def _trees(self) -> HistGradientBoostingClassifier:
+    def _trees(self, member: int = 0) -> HistGradientBoostingClassifier:
         # Early stopping stays on ("auto"): it never stops before max_iter on real pages,
         # and training on every row instead moved no eval figure past the seeds' spread.
+        # Members differ only by seed, i.e. by the tenth of rows it holds out.
         return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=0.15,
                                               max_leaf_nodes=31,
-                                              random_state=self.random_state)
+                                              random_state=self.random_state + member)
+
+    def _fitted(self, D: np.ndarray, target: np.ndarray, weight: np.ndarray
+                ) -> list[HistGradientBoostingClassifier]:
+        return [self._trees(k).fit(D, target, sample_weight=weight) for k in range(self.members)]
+
+    @staticmethod
+    def _mean_positive(models: Sequence[HistGradientBoostingClassifier], X: np.ndarray
+                       ) -> np.ndarray:
+        """The members' mean P(body): which paragraphs sit near 1/2 depends on the random
+        tenth each member held out, and averaging smooths those coin flips."""
+        p = trees_positive(models[0], X)
+        for model in models[1:]:
+            p = p + trees_positive(model, X)
+        return p / len(models) if len(models) > 1 else p
+
+    def first_pass(self, D: np.ndarray) -> np.ndarray:
+        """P(body) from the gate's own columns alone, the second pass's input."""
+        return self._mean_positive([self.local_, *self.more_local_], D)
 
     @staticmethod
     def _words_model() -> LogisticRegression:
@@ -181,21 +207,20 @@ class Gate:
                 model = self._words_model().fit(words[at[train]], target[at[train]],
                                                 sample_weight=weight[at[train]])
                 D[at[test], -1] = model.decision_function(words[at[test]])
-        self.local_ = self._trees().fit(D[labeled], target[labeled],
-                                        sample_weight=weight[labeled])
+        self.local_, *more = self._fitted(D[labeled], target[labeled], weight[labeled])
+        self.more_local_ = tuple(more)
         folds = min(self.folds, sites)
         if folds < 2:  # one site only: nothing to hold out, so in-sample guesses
-            oof = self.local_.predict_proba(D)[:, 1]
+            oof = np.mean([m.predict_proba(D)[:, 1] for m in (self.local_, *more)], axis=0)
         else:
             oof = np.zeros(len(rows))
             for train, test in GroupKFold(n_splits=folds).split(D, target, groups):
                 keep = train[labeled[train]]
-                oof[test] = self._trees().fit(D[keep], target[keep],
-                                              sample_weight=weight[keep]).predict_proba(
-                    D[test])[:, 1]
+                oof[test] = np.mean([m.predict_proba(D[test])[:, 1] for m in
+                                     self._fitted(D[keep], target[keep], weight[keep])], axis=0)
         Z = self.second_pass(rows, D, oof)
-        self.context_ = self._trees().fit(Z[labeled], target[labeled],
-                                          sample_weight=weight[labeled])
+        self.context_, *more = self._fitted(Z[labeled], target[labeled], weight[labeled])
+        self.more_context_ = tuple(more)
         return self
 
     def body(self, rows: Sequence[Row], X: sp.csr_matrix) -> np.ndarray:
@@ -205,8 +230,8 @@ class Gate:
                 runs: Runs | None = None) -> np.ndarray:
         """P(body) from the gate's own columns (``_dense``) of ``rows`` (``thread``: their
         ``comment_matrix``, ``runs``: their ``document_runs``, when the caller has them)."""
-        return trees_positive(self.context_, self.second_pass(
-            rows, D, trees_positive(self.local_, D), thread, runs))
+        return self._mean_positive([self.context_, *self.more_context_], self.second_pass(
+            rows, D, self.first_pass(D), thread, runs))
 
     @staticmethod
     def second_pass(rows: Sequence[Row], D: np.ndarray, body: np.ndarray,
@@ -241,7 +266,7 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, C: float = 4.0, context_C: float = 4.0, inner_folds: int = 5,
                  class_weight: str | None = "balanced", types_weight: float = 0.7,
                  boilerplate_weight: float = 0.2, seed_share: float = 0.05,
-                 gate_seed: int = 0):
+                 gate_seed: int = 0, gate_members: int = 1):
         self.C = C
         self.context_C = context_C
         self.inner_folds = inner_folds
@@ -253,6 +278,7 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
         # seed is another equally good model, so the spread of `make eval` over
         # EVAL_ARGS="--gate-seed N" is how far retraining alone moves the figures.
         self.gate_seed = gate_seed
+        self.gate_members = gate_members
 
     def _stage(self, labels: Sequence[str]) -> TwoStage:
         return TwoStage(labels, self.C, self.context_C, self.inner_folds, self.class_weight)
@@ -278,7 +304,7 @@ class ParagraphClassifier(ClassifierMixin, BaseEstimator):
             binary = np.array([label if is_real or label is None
                                else ("body" if label == "body" else "other")
                                for label, is_real in zip(y, real, strict=True)], dtype=object)
-            gate = Gate(random_state=self.gate_seed)
+            gate = Gate(random_state=self.gate_seed, members=self.gate_members)
             self.gate_ = gate.fit(rows, X, binary, groups,
                                   len(self.features_.words_.vocabulary_),
                                   self._gate_weights(binary, real, real_weight))

@@ -32,7 +32,7 @@ from .comments import NAMES as COMMENTS
 from .comments import comment_matrix
 from .document import Row
 from .features import _group, document_runs
-from .inference import _trees, trees_positive
+from .inference import _trees
 from .labels import LABELS
 from .mainblock import NAMES as MAIN_BLOCK
 
@@ -242,8 +242,9 @@ def explain_rows(model: ParagraphClassifier, rows: Sequence[Row], proba: np.ndar
     gate = None
     if model.gate_ is not None:
         D = model.gate_._dense(X)
-        G = model.gate_.second_pass(rows, D, trees_positive(model.gate_.local_, D), thread,
-                                    runs)
+        G = model.gate_.second_pass(rows, D, model.gate_.first_pass(D), thread, runs)
+        # A gate of several members (``gate_members``) scores with their mean; its reasons
+        # are its first member's, which differs from the others only by seed.
         gate = (G, tree_contributions(model.gate_.context_, G)[0])
     out: list[tuple[Reason, ...]] = [()] * len(rows)
     body_col = row_of.get("body", -1)

@@ -188,3 +188,32 @@ def test_in_html_an_appended_interview_is_still_dropped_as_transcript(filt):
     assert len(story) == 3 and all(p.kept for p in story)
     assert "Copyright 2026 The Harbour Gazette. All rights reserved." not in result.clean_text
     assert not any(p.kept for p in result.paragraphs if p.text.startswith("Home"))
+
+
+def test_a_gate_of_several_members_averages_every_members_opinion_in_both_passes():
+    # Past 10,000 rows, so that scikit-learn holds out a tenth to stop early and the
+    # members' seeds make them differ; on fewer rows they would all agree.
+    docs, labels = pages(850, seed=0)
+    rows = rows_of(docs)
+    features = ParagraphFeatures(min_df=1).fit(rows)
+    X = features.transform(rows).tocsr()
+    y = np.array([k for kinds in labels for k in kinds], dtype=object)
+    groups = np.array([d for d, kinds in enumerate(labels) for _ in kinds])
+    gate = Gate(max_iter=30, members=3).fit(rows, X, y, groups,
+                                             len(features.words_.vocabulary_))
+    local, context = [gate.local_, *gate.more_local_], [gate.context_, *gate.more_context_]
+    assert [m.random_state for m in local] == [m.random_state for m in context] == [0, 1, 2]
+    # scikit-learn's own predict_proba, not the compiled path body_of takes.
+    D = gate._dense(X)
+    first = np.mean([m.predict_proba(D)[:, 1] for m in local], axis=0)
+    Z = gate.second_pass(rows, D, first)
+    expected = np.mean([m.predict_proba(Z)[:, 1] for m in context], axis=0)
+    assert np.allclose(gate.body(rows, X), expected, atol=1e-9)
+    # Averaging is not the first member alone: the members were trained apart.
+    alone = gate.local_.predict_proba(D)[:, 1]
+    assert not np.allclose(first, alone)
+
+
+def test_a_gate_needs_a_member():
+    with pytest.raises(ValueError, match="members=0"):
+        Gate(members=0)

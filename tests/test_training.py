@@ -122,14 +122,17 @@ def test_out_of_fold_models_take_the_cards_recipe_or_the_gate_seed_asked_for(
     _FOLD_FILTERS.clear()
 
 
-def test_another_gate_seed_trains_another_gate(with_real_pages, tmp_path):
+def test_another_gate_seed_and_more_members_train_another_gate(with_real_pages, tmp_path):
     w = with_real_pages
     card = train(w["seeds"], tmp_path / "model", folds=3, log=lambda *_: None,
-                 corpora=w["corpora"], gate_seed=5)
+                 corpora=w["corpora"], gate_seed=5, gate_members=2)
     assert card["model"]["params"]["gate_seed"] == 5
+    assert card["model"]["params"]["gate_members"] == 2
     assert w["card"]["model"]["params"]["gate_seed"] == 0
+    assert w["card"]["model"]["params"]["gate_members"] == 1
     gate = Filter(tmp_path / "model").model.gate_
-    assert gate.local_.random_state == gate.context_.random_state == 5
+    assert [m.random_state for m in (gate.local_, *gate.more_local_)] == [5, 6]
+    assert [m.random_state for m in (gate.context_, *gate.more_context_)] == [5, 6]
 
 
 def test_out_of_fold_models_refuse_a_different_corpus_file(with_real_pages, tmp_path):

@@ -130,7 +130,7 @@ def format_metrics(m: dict) -> str:
 
 def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS,
           log=print, corpora: Path | None = None, corpus_limit: int | None = None,
-          gate_seed: int = 0) -> dict:
+          gate_seed: int = 0, gate_members: int = 1) -> dict:
     start = time.perf_counter()
     docs = load_seeds(seeds)
     data_hash = seeds_hash(seeds)
@@ -142,7 +142,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
         log("real pages: " + ", ".join(f"{c['name']} {c['pages']} pages "
                                        f"({c['labeled_paragraphs']} paragraphs aligned)"
                                        for c in real.corpora))
-    model = ParagraphClassifier(gate_seed=gate_seed)
+    model = ParagraphClassifier(gate_seed=gate_seed, gate_members=gate_members)
     cv = cross_validate(docs, folds, model, real, log)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
@@ -188,10 +188,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="at most N pages of each corpus (quick runs)")
     ap.add_argument("--gate-seed", type=int, default=0, metavar="N",
                     help="seed of the gate's trees (another seed: another equally good model)")
+    ap.add_argument("--gate-members", type=int, default=1, metavar="N",
+                    help="average N gates that differ only by seed (N times the gate's "
+                         "training and its trees' share of scoring time)")
     args = ap.parse_args(argv)
     try:
         train(args.seeds, args.out, args.folds, corpora=args.corpora,
-              corpus_limit=args.corpus_limit, gate_seed=args.gate_seed)
+              corpus_limit=args.corpus_limit, gate_seed=args.gate_seed,
+              gate_members=args.gate_members)
     except (ContamFilterError, FileNotFoundError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
