@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 ## make train: retrain the shipped model from seeds/ (cross-validated metrics printed)
 ## (`make train CORPORA=../shared/corpora` adds the real pages; only when CORPORA is given)
+## TRAIN_ARGS="--gate-seed N" or "--gate-members 3" (three gates averaged; README, Commands)
 train: $(STAMP)
 	$(BIN)/python -m training.train $(if $(filter command line,$(origin CORPORA)),--corpora $(CORPORA)) $(TRAIN_ARGS)
 
@@ -61,7 +62,6 @@ bench-service: $(STAMP)
 ## resiliparse and the whole page's text on $(CORPORA); reports/eval.{md,json} and a plot.
 ## EVAL_ARGS="--limit 20 --tools contamfilter" for a quick run; EVAL_ARGS="--gate-seed 1" trains
 ## the out-of-fold models with another seed (what retraining alone moves each figure).
-## make train TRAIN_ARGS="--gate-members 3" averages three gates (README, Commands).
 $(EVAL_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,eval]"
 	touch $(EVAL_STAMP)

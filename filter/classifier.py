@@ -168,7 +168,7 @@ class Gate:
         p = trees_positive(models[0], X)
         for model in models[1:]:
             p = p + trees_positive(model, X)
-        return p / len(models) if len(models) > 1 else p
+        return p / len(models)  # exact for one member: x / 1.0 is x
 
     def first_pass(self, D: np.ndarray) -> np.ndarray:
         """P(body) from the gate's own columns alone, the second pass's input."""
@@ -211,13 +211,13 @@ class Gate:
         self.more_local_ = tuple(more)
         folds = min(self.folds, sites)
         if folds < 2:  # one site only: nothing to hold out, so in-sample guesses
-            oof = np.mean([m.predict_proba(D)[:, 1] for m in (self.local_, *more)], axis=0)
+            oof = self.first_pass(D)
         else:
             oof = np.zeros(len(rows))
             for train, test in GroupKFold(n_splits=folds).split(D, target, groups):
                 keep = train[labeled[train]]
-                oof[test] = np.mean([m.predict_proba(D[test])[:, 1] for m in
-                                     self._fitted(D[keep], target[keep], weight[keep])], axis=0)
+                oof[test] = self._mean_positive(
+                    self._fitted(D[keep], target[keep], weight[keep]), D[test])
         Z = self.second_pass(rows, D, oof)
         self.context_, *more = self._fitted(Z[labeled], target[labeled], weight[labeled])
         self.more_context_ = tuple(more)

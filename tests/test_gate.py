@@ -31,13 +31,14 @@ def pages(n: int, seed: int) -> tuple[list[Document], list[list[str]]]:
     return docs, labels
 
 
-def fitted(docs, labels) -> tuple[ParagraphFeatures, Gate]:
+def fitted(docs, labels, members: int = 1) -> tuple[ParagraphFeatures, Gate]:
     rows = rows_of(docs)
     features = ParagraphFeatures(min_df=1).fit(rows)
     X = features.transform(rows).tocsr()
     y = np.array([k for kinds in labels for k in kinds], dtype=object)
     groups = np.array([d for d, kinds in enumerate(labels) for _ in kinds])
-    gate = Gate(max_iter=30).fit(rows, X, y, groups, len(features.words_.vocabulary_))
+    gate = Gate(max_iter=30, members=members).fit(rows, X, y, groups,
+                                                  len(features.words_.vocabulary_))
     return features, gate
 
 
@@ -194,13 +195,9 @@ def test_a_gate_of_several_members_averages_every_members_opinion_in_both_passes
     # Past 10,000 rows, so that scikit-learn holds out a tenth to stop early and the
     # members' seeds make them differ; on fewer rows they would all agree.
     docs, labels = pages(850, seed=0)
+    features, gate = fitted(docs, labels, members=3)
     rows = rows_of(docs)
-    features = ParagraphFeatures(min_df=1).fit(rows)
     X = features.transform(rows).tocsr()
-    y = np.array([k for kinds in labels for k in kinds], dtype=object)
-    groups = np.array([d for d, kinds in enumerate(labels) for _ in kinds])
-    gate = Gate(max_iter=30, members=3).fit(rows, X, y, groups,
-                                             len(features.words_.vocabulary_))
     local, context = [gate.local_, *gate.more_local_], [gate.context_, *gate.more_context_]
     assert [m.random_state for m in local] == [m.random_state for m in context] == [0, 1, 2]
     # scikit-learn's own predict_proba, not the compiled path body_of takes.
