@@ -108,7 +108,7 @@ class Filter:
             paragraphs = []
             for p in results[k].paragraphs:
                 why, model_label = next(reasons), next(labels)
-                # A repeat is boilerplate by the policy's rule, not by the model.
+                # A repeated stretch is boilerplate by the policy's rule, not by the model.
                 why = (REPEAT,) if p.label.value != model_label else why
                 paragraphs.append(replace(p, reasons=why))
             results[k] = replace(results[k], paragraphs=tuple(paragraphs))

@@ -49,7 +49,7 @@ class Reason:
         return {"feature": self.feature, "text": self.text, "weight": round(self.weight, 4)}
 
 
-REPEAT = Reason("policy: drop repeats", "repeats an earlier paragraph word for word "
+REPEAT = Reason("policy: drop repeats", "repeats a kept stretch of the page word for word "
                 "(dropped by rule, whatever the model says)", 0.0)
 
 

@@ -32,8 +32,15 @@ class Policy:
 
     ``min_confidence``: a paragraph whose label is not kept is still kept unless the
     probability of the labels not kept reaches this value.
-    ``drop_repeats``: a paragraph that repeats an earlier one word for word (the second
-    copy of a title, a repeated widget line) is boilerplate whatever the model says.
+    ``drop_repeats``: a stretch the document prints twice is kept once. A paragraph that
+    repeats a kept one word for word is boilerplate whatever the model says when its
+    neighbour also repeats that copy's neighbour (``repeated_stretch``): the article, a
+    menu or a list of ledes printed a second time. A repeated line on its own (a title
+    in the breadcrumb and the heading, a recipe's "Stir well.", a refrain) is left to the
+    model, whose features say that it repeats. Out of fold, against dropping every
+    repeat, this rule raised wcxb's HTML token F1 by 0.002 (235 pages better, 104 worse;
+    paired bootstrap 95% interval +0.001 to +0.003) and readability's by 0.029; text
+    mode and scrapinghub moved by less than their intervals (README).
     ``never_empty``: when no paragraph of a document would be kept but one is at least
     ``FALLBACK_FLOOR`` likely wanted, the document's most wanted stretch is kept
     (``best_stretch``) rather than nothing: a page is scraped because it holds something,
@@ -82,23 +89,39 @@ class Policy:
         labels = [_LABEL_OF[top] for top in best]
         kept = [keeps_label[top] or 1.0 - mass < min_confidence
                 for top, mass in zip(best, kept_mass, strict=True)]
-        repeats: set[int] = set()
-        if self.drop_repeats:
-            keys = [repeat_key(text) for text in texts]
-            if len(set(keys)) < len(keys):  # walk the paragraphs only when some repeat
-                seen: set[str] = set()
-                for k, key in enumerate(keys):
-                    if key in seen:
-                        labels[k] = Label.BOILERPLATE
-                        kept[k] = Label.BOILERPLATE in self.keep
-                        repeats.add(k)
-                    seen.add(key)
         if (self.never_empty and texts and not any(kept)
                 and max(kept_mass) >= FALLBACK_FLOOR):
             first, last = best_stretch(texts, kept_mass)
-            for k in range(first, last + 1):
-                kept[k] = k not in repeats  # a repeat stays dropped: its first copy says it
+            kept[first:last + 1] = [True] * (last + 1 - first)
+        if self.drop_repeats:
+            # After the fallback, so that a stretch it keeps is kept once too; the rule only
+            # drops a copy of something kept, so it cannot empty a document.
+            for k in repeated_stretch([repeat_key(text) for text in texts], kept):
+                labels[k] = Label.BOILERPLATE
+                kept[k] = Label.BOILERPLATE in self.keep
         return labels, kept
+
+
+def repeated_stretch(keys: Sequence[str], kept: Sequence[bool]) -> list[int]:
+    """The paragraphs the repeat rule drops: each repeats (same ``repeat_key``) a paragraph
+    that is kept and not itself dropped, and its paragraph before or after repeats the one
+    before or after that paragraph's nearest earlier copy. ``kept``: before the rule."""
+    if len(set(keys)) == len(keys):  # the common case: nothing repeats
+        return []
+    dropped: list[int] = []
+    last_at: dict[str, int] = {}
+    kept_keys: set[str] = set()
+    n = len(keys)
+    for k, key in enumerate(keys):
+        j = last_at.get(key)
+        if (j is not None and key in kept_keys
+                and ((j > 0 and keys[k - 1] == keys[j - 1])
+                     or (k + 1 < n and keys[k + 1] == keys[j + 1]))):
+            dropped.append(k)
+        elif kept[k]:
+            kept_keys.add(key)
+        last_at[key] = k
+    return dropped
 
 
 def best_stretch(texts: Sequence[str], wanted: Sequence[float]) -> tuple[int, int]:

@@ -11,30 +11,68 @@ PROBA = np.array([
     [0.40, 0.10, 0.05, 0.45],   # promo, but body is not unlikely
     [0.05, 0.05, 0.85, 0.05],   # transcript
     [0.90, 0.05, 0.03, 0.02],   # body, repeating the first paragraph
+    [0.05, 0.90, 0.03, 0.02],   # boilerplate, repeating the second: the stretch again
 ])
-TEXTS = ["Title", "Share post:", "A teaser...", "**Host:** Hi.", "title "]
+TEXTS = ["Title", "Share post:", "A teaser...", "**Host:** Hi.", "title ", "Share  POST:"]
+BODY = [0.90, 0.05, 0.03, 0.02]
 
 
 def test_default_keeps_body_and_drops_what_is_clearly_something_else():
     labels, kept = Policy().decide(TEXTS, PROBA)
     assert labels == [Label.BODY, Label.BOILERPLATE, Label.PROMO, Label.TRANSCRIPT,
-                      Label.BOILERPLATE]
-    assert kept == [True, False, False, False, False]
+                      Label.BOILERPLATE, Label.BOILERPLATE]
+    assert kept == [True, False, False, False, False, False]
 
 
 def test_min_confidence_keeps_paragraphs_the_model_is_unsure_about():
     _, kept = Policy(min_confidence=0.7).decide(TEXTS, PROBA)
-    assert kept == [True, False, True, False, False]
+    assert kept == [True, False, True, False, False, False]
 
 
 def test_keep_more_labels():
     _, kept = Policy.build(keep="body,transcript").decide(TEXTS, PROBA)
-    assert kept == [True, False, False, True, False]
+    assert kept == [True, False, False, True, False, False]
 
 
-def test_repeat_of_an_earlier_paragraph_is_boilerplate_unless_disabled():
+def test_a_stretch_printed_twice_is_boilerplate_the_second_time_unless_disabled():
     labels, kept = Policy(drop_repeats=False).decide(TEXTS, PROBA)
-    assert labels[-1] is Label.BODY and kept[-1]
+    assert labels[-2] is Label.BODY and kept[-2]
+    # Kept as boilerplate when boilerplate is kept; a repeat is never the model's label.
+    labels, kept = Policy.build(keep="body,boilerplate").decide(TEXTS, PROBA)
+    assert labels[-2] is Label.BOILERPLATE and kept[-2]
+
+
+def test_a_stretch_is_dropped_from_either_end_and_every_later_copy():
+    story = ["Headline", "First paragraph.", "Second paragraph."]
+    proba = np.array([BODY] * 9)
+    # Printed three times: each later copy matches its nearest earlier copy's neighbours.
+    _, kept = Policy().decide(story * 3, proba)
+    assert kept == [True] * 3 + [False] * 6
+    # Its second copy's first paragraph repeats by the paragraph after it, the last by
+    # the paragraph before; the line between the copies is no repeat.
+    _, kept = Policy().decide([*story, "Read more:", *story[:2]], proba[:6])
+    assert kept == [True] * 4 + [False] * 2
+
+
+def test_a_repeated_line_on_its_own_is_left_to_the_model():
+    texts = ["Stir well.", "Add the flour.", "Stir well.", "Bake for an hour."]
+    labels, kept = Policy().decide(texts, np.array([BODY] * 4))
+    assert kept == [True] * 4 and labels[2] is Label.BODY
+    # The same line twice in a row is a line on its own; three times, a stretch.
+    _, kept = Policy().decide(["Ha.", "ha.", "Story."], np.array([BODY] * 3))
+    assert kept == [True, True, True]
+    _, kept = Policy().decide(["Ha.", "ha.", "HA.", "Story."], np.array([BODY] * 4))
+    assert kept == [True, False, False, True]
+
+
+def test_a_stretch_whose_first_copy_was_dropped_is_left_to_the_model():
+    # The menu at the top is dropped; its copy in the footer is the model's to judge,
+    # and once it is kept, a third copy is the repeat.
+    texts = ["Home", "News", "Story.", "Home", "News", "Home", "News"]
+    chrome = [0.05, 0.90, 0.03, 0.02]
+    proba = np.array([chrome, chrome, BODY, BODY, BODY, BODY, BODY])
+    _, kept = Policy().decide(texts, proba)
+    assert kept == [False, False, True, True, True, False, False]
 
 
 def test_bad_policies_are_refused():
@@ -52,8 +90,9 @@ def test_repeats_are_found_whatever_the_whitespace_and_case():
         f"{s}Share{s}{s}post:{s}" for s in spaces] + [f"Share{s}post:" for s in spaces]
     for text in texts:
         assert _fold(text) == " ".join(text.split()).casefold(), repr(text)
-    labels, kept = Policy().decide(["Title", "title\u00a0 "], PROBA[[0, 0]])
-    assert labels[1] is Label.BOILERPLATE and not kept[1]
+    labels, kept = Policy().decide(["Title", "Story.", "title\u00a0 ", " STORY."],
+                                   PROBA[[0, 0, 0, 0]])
+    assert labels[2:] == [Label.BOILERPLATE] * 2 and kept == [True, True, False, False]
 
 
 def test_a_document_nothing_of_which_is_kept_keeps_its_most_wanted_stretch():
@@ -69,11 +108,12 @@ def test_a_document_nothing_of_which_is_kept_keeps_its_most_wanted_stretch():
     assert kept == [False] * 4
 
 
-def test_the_fallback_keeps_a_run_but_not_its_repeats_and_not_pure_chrome():
-    texts = ["Story line one here", "Story line two here", "story line one  here", "Footer"]
-    proba = np.array([[0.40, 0.60, 0.0, 0.0]] * 3 + [[0.01, 0.99, 0.0, 0.0]])
+def test_the_fallback_keeps_a_run_once_and_not_pure_chrome():
+    texts = ["Story line one here", "Story line two here", "story line one  here",
+             "Story line TWO here", "Footer"]
+    proba = np.array([[0.40, 0.60, 0.0, 0.0]] * 4 + [[0.01, 0.99, 0.0, 0.0]])
     labels, kept = Policy().decide(texts, proba)
-    assert kept == [True, True, False, False] and labels[2] is Label.BOILERPLATE
+    assert kept == [True, True, False, False, False] and labels[2] is Label.BOILERPLATE
     chrome = np.array([[0.09, 0.91, 0.0, 0.0], [0.01, 0.99, 0.0, 0.0]])
     assert Policy().decide(["Share post:", "LEAVE A REPLY"], chrome)[1] == [False, False]
 

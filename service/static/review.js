@@ -70,38 +70,48 @@ function bestStretch(texts, mass) {
 
 // Policy.decide: [{label, kept, repeat}] for every paragraph.
 function decide(texts, scores, keep, minConfidence) {
-  const seen = new Set();
   const masses = [];
   const decisions = texts.map((text, k) => {
-    const key = fold(text);
-    const repeat = seen.has(key);
-    seen.add(key);
-    const label = repeat ? "boilerplate" : argmax(scores[k]);
+    const label = argmax(scores[k]);
     let mass = 0;
     for (const name of LABELS) if (keep.has(name)) mass += scores[k][name];
     masses.push(mass);
-    let kept;
-    if (keep.has(label)) {
-      kept = true;
-    } else if (repeat) {
-      kept = false;
-    } else {
-      // The scores here are rounded to 6 decimals; the service decides on the exact ones,
-      // where a kept label's mass is never 0: at 1, every paragraph but repeats stays.
-      kept = minConfidence >= 1 || 1.0 - mass < minConfidence;
-    }
-    return { label, kept, repeat };
+    // The scores here are rounded to 6 decimals; the service decides on the exact ones,
+    // where a kept label's mass is never 0: at 1, every paragraph but repeats stays.
+    const kept = keep.has(label) || minConfidence >= 1 || 1.0 - mass < minConfidence;
+    return { label, kept, repeat: false };
   });
   // never_empty: a document nothing of which is kept keeps its most wanted stretch, when
   // something in it is at least policy.FALLBACK_FLOOR (the server's) likely wanted.
   const floor = Number(page.fallbackFloor);
   if (texts.length && !decisions.some((d) => d.kept) && Math.max(...masses) >= floor) {
     const [first, last] = bestStretch(texts, masses);
-    for (let k = first; k <= last; k++) {
-      if (!decisions[k].repeat) decisions[k].kept = true;
-    }
+    for (let k = first; k <= last; k++) decisions[k].kept = true;
+  }
+  for (const k of repeatedStretch(texts.map(fold), decisions.map((d) => d.kept))) {
+    decisions[k] = { label: "boilerplate", kept: keep.has("boilerplate"), repeat: true };
   }
   return decisions;
+}
+
+// policy.repeated_stretch: a paragraph repeating a kept one, with a neighbour that
+// repeats that copy's neighbour (a stretch printed twice).
+function repeatedStretch(keys, kept) {
+  const dropped = [];
+  const lastAt = new Map();
+  const keptKeys = new Set();
+  keys.forEach((key, k) => {
+    const j = lastAt.get(key);
+    if (j !== undefined && keptKeys.has(key)
+        && ((j > 0 && keys[k - 1] === keys[j - 1])
+            || (k + 1 < keys.length && keys[k + 1] === keys[j + 1]))) {
+      dropped.push(k);
+    } else if (kept[k]) {
+      keptKeys.add(key);
+    }
+    lastAt.set(key, k);
+  });
+  return dropped;
 }
 
 // --- state ---------------------------------------------------------------------------
@@ -288,7 +298,7 @@ function reasonsBox(k) {
         element("span", { className: "w", text: `(${sign}${Math.abs(r.weight).toFixed(2)})` })));
     }
   } else if (d.repeat) {
-    items.push(element("li", { text: "repeats an earlier paragraph word for word" }));
+    items.push(element("li", { text: "repeats a kept stretch of the page word for word" }));
   } else {
     items.push(element("li", { text: "no reasons from this service" }));
   }
