@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .document import Document, Format, Paragraph, Separator
 from .errors import AnnotationError
 from .labels import Label
-from .segment import text_paragraphs
+from .segment import composed, text_paragraphs
 
 LABEL_WIDTH = max(len(label.value) for label in Label)
 
@@ -48,7 +48,8 @@ def parse_text(source: str, name: str) -> LabeledDocument:
     """Parse one annotated text document; AnnotationError names the file and line."""
     separator = Separator.BLANK
     pending: list[_Pending] = []
-    for no, line in enumerate(source.splitlines(), 1):
+    # Composed as the segmenter composes it, so a paragraph compares with its rebuilt self.
+    for no, line in enumerate(composed(source).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         if line.startswith("@"):

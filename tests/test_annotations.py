@@ -37,6 +37,11 @@ def test_format_round_trips():
     assert doc.raw.startswith("Title\n\n## Heading\n\nPlease enter your comment!\nPlease")
 
 
+def test_a_decomposed_seed_file_loads_composed_as_the_segmenter_reads_it():
+    doc = parse_text("body | Gepru\u0308ft.\nboilerplate | Teilen", "seeds/nfd.txt")
+    assert doc.document.texts == ["Gepr\u00fcft.", "Teilen"]
+
+
 @pytest.mark.parametrize(
     ("source", "line", "message"),
     [

@@ -85,6 +85,23 @@ def test_snippet_pages_label_only_where_a_snippet_sits(tmp_path):
     assert marked == {"The island ferry res": BODY, "Copyright 2025 Islan": OTHER}
 
 
+def test_a_decomposed_page_aligns_with_a_composed_reference_and_snippets(tmp_path):
+    # The page writes "Gepr\u00fcft" decomposed; the reference and snippet, composed.
+    page = ("<html><body><p>Die Br\u00fccke wurde gepru\u0308ft und wieder er\u00f6ffnet, "
+            "sagte die Stadt am Montag.</p><p>Teilen</p></body></html>")
+    sentence = "Die Br\u00fccke wurde gepr\u00fcft und wieder er\u00f6ffnet, sagte die Stadt"
+    path = tmp_path / "nfd.jsonl.gz"
+    write_corpus(path, [
+        {"id": "g", "source": "nfd", "url": None, "html": page, "gold": sentence + ".",
+         "gold_type": "full_text", "meta": {}},
+        {"id": "s", "source": "nfd", "url": None, "html": page, "gold": "",
+         "gold_type": "snippets", "meta": {"with": ["wurde gepr\u00fcft"], "without": []}}])
+    for record in read_pages(path):
+        _, labels = label_page(record, Format.HTML)
+        assert labels[0] == BODY, record.id
+    assert Reference(sentence.replace("\u00fc", "u\u0308")).shares([sentence]) == [1.0]
+
+
 def test_real_corpora_align_when_present():
     corpora = SHARED / "corpora"
     if not corpora.is_dir():

@@ -55,6 +55,15 @@ def test_line_cleaning_and_tags_agree_with_their_regexes(line):
         assert _line_tag(cleaned) == expected
 
 
+def test_decomposed_text_comes_out_composed_in_both_formats():
+    # "Geprüft" written as u + U+0308, and the Angstrom sign, which composes to Å.
+    decomposed = "Gepru\u0308ft: 3 \u212b"
+    composed = "Gepr\u00fcft: 3 \u00c5"
+    assert texts(segment_text(f"{decomposed}\n\nNext")) == [composed, "Next"]
+    html = f"<html><body><p>{decomposed}</p><div>M<b>a\u0301</b>s</div></body></html>"
+    assert texts(segment_html(html)) == [composed, "M\u00e1s"]
+
+
 def test_empty_and_blank_input_make_no_paragraphs():
     assert len(segment_text("")) == 0
     assert len(segment_text(" \n\n \n")) == 0

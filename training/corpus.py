@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 from filter.artifact import sha256_file
 from filter.document import Document, Format
 from filter.parallel import default_workers
-from filter.segment import segment
+from filter.segment import composed, segment
 
 BODY, OTHER = "body", "other"
 # A paragraph is body when at least this share of its n-grams occur in the reference,
@@ -95,7 +95,8 @@ def dump_text(html: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    # Composed as the segmenter composes a page's text, whatever form the reference is in.
+    return _TOKEN.findall(composed(text).lower())
 
 
 class Reference:
@@ -140,8 +141,8 @@ class Reference:
 
 def snippet_labels(document: Document, meta: dict) -> list[str | None]:
     """For snippet pages: body where a must-keep snippet sits, other where a must-drop one."""
-    keep = [" ".join(s.lower().split()) for s in meta.get("with") or []]
-    drop = [" ".join(s.lower().split()) for s in meta.get("without") or []]
+    keep = [" ".join(composed(s).lower().split()) for s in meta.get("with") or []]
+    drop = [" ".join(composed(s).lower().split()) for s in meta.get("without") or []]
     out: list[str | None] = []
     for p in document.paragraphs:
         text = " ".join(p.text.lower().split())
