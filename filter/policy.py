@@ -74,6 +74,12 @@ class Policy:
             min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
         )
 
+    def record(self) -> dict[str, object]:
+        """The policy as the model card records it and the service's /v1/model states it."""
+        return {"keep": sorted(k.value for k in self.keep),
+                "min_confidence": self.min_confidence, "drop_repeats": self.drop_repeats,
+                "never_empty": self.never_empty, "fallback_floor": FALLBACK_FLOOR}
+
     def decide(self, texts: Sequence[str], proba: np.ndarray) -> tuple[list[Label], list[bool]]:
         """(label, kept) for every paragraph."""
         # In LABELS order, as the review page sums them: the same floats in the same order.

@@ -331,7 +331,9 @@ def create_app(settings: Settings | None = None, filt: Filter | None = None) -> 
         return ModelInfo(
             version=f.version,
             labels=card["labels"],
-            thresholds={**card.get("policy", {}), "max_body_bytes": settings.max_body_bytes,
+            # The policy this service applies by default, which the card records as of the
+            # model's training: a later change of the default shows here at once.
+            thresholds={**Policy().record(), "max_body_bytes": settings.max_body_bytes,
                         "max_batch": settings.max_batch},
             training_data_sha256=card["training_data"]["seeds_sha256"],
             training_data=card["training_data"],

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from filter import LABELS, Filter, ModelError, Policy
 from filter.artifact import MODEL_DIR, read_card
 from filter.core import DEFAULT_MAX_BYTES
+from filter.policy import DEFAULT_MIN_CONFIDENCE
 from service.app import (
     BAD_JSON,
     NOT_JSON,
@@ -174,8 +175,9 @@ def test_model_answers_the_fields_of_the_model_card(client, settings):
     assert info["metrics"] == card["cross_validation"]
     assert info["sha256"] == card["sha256"]
     assert info["libraries"] == card["libraries"]
-    assert info["thresholds"] == {**card["policy"], "max_body_bytes": settings.max_body_bytes,
+    assert info["thresholds"] == {**Policy().record(), "max_body_bytes": settings.max_body_bytes,
                                   "max_batch": settings.max_batch}
+    assert info["thresholds"]["min_confidence"] == DEFAULT_MIN_CONFIDENCE
 
 
 # --- /v1/score and /v1/clean -----------------------------------------------------------

@@ -21,7 +21,7 @@ from filter.classifier import ParagraphClassifier
 from filter.document import rows_of
 from filter.errors import ContamFilterError
 from filter.labels import LABELS
-from filter.policy import FALLBACK_FLOOR, Policy
+from filter.policy import Policy
 
 from .annotations import LabeledDocument, load_seeds, seed_paragraphs_hash, seeds_hash
 from .corpus import RealPages, load_real_pages
@@ -152,10 +152,7 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
         "name": "contamfilter",
         "version": package_version("contamfilter"),
         "labels": list(LABELS),
-        "policy": {"keep": sorted(k.value for k in policy.keep),
-                   "min_confidence": policy.min_confidence,
-                   "drop_repeats": policy.drop_repeats, "never_empty": policy.never_empty,
-                   "fallback_floor": FALLBACK_FLOOR},
+        "policy": policy.record(),
         "training_data": {
             "seeds_sha256": data_hash,
             "seed_paragraphs_sha256": seed_paragraphs_hash(docs),
