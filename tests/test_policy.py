@@ -55,14 +55,24 @@ def test_a_stretch_is_dropped_from_either_end_and_every_later_copy():
 
 
 def test_a_repeated_line_on_its_own_is_left_to_the_model():
-    texts = ["Stir well.", "Add the flour.", "Stir well.", "Bake for an hour."]
-    labels, kept = Policy().decide(texts, np.array([BODY] * 4))
-    assert kept == [True] * 4 and labels[2] is Label.BODY
+    texts = ["Pancakes", "Stir well.", "Add the flour.", "Stir well.", "Bake for an hour."]
+    labels, kept = Policy().decide(texts, np.array([BODY] * 5))
+    assert kept == [True] * 5 and labels[3] is Label.BODY
     # The same line twice in a row is a line on its own; three times, a stretch.
-    _, kept = Policy().decide(["Ha.", "ha.", "Story."], np.array([BODY] * 3))
-    assert kept == [True, True, True]
-    _, kept = Policy().decide(["Ha.", "ha.", "HA.", "Story."], np.array([BODY] * 4))
-    assert kept == [True, False, False, True]
+    _, kept = Policy().decide(["Title", "Ha.", "ha.", "Story."], np.array([BODY] * 4))
+    assert kept == [True] * 4
+    _, kept = Policy().decide(["Title", "Ha.", "ha.", "HA.", "Story."], np.array([BODY] * 5))
+    assert kept == [True, True, False, False, True]
+
+
+def test_a_second_copy_of_the_title_is_boilerplate_wherever_it_stands():
+    # The first kept paragraph is the title; a menu above it that the model dropped is not.
+    texts = ["Home", "Pancakes", "Stir well.", "pancakes", "More recipes", "Home"]
+    chrome = [0.05, 0.90, 0.03, 0.02]
+    proba = np.array([chrome, BODY, BODY, BODY, chrome, BODY])
+    labels, kept = Policy().decide(texts, proba)
+    assert kept == [False, True, True, False, False, True]
+    assert labels[3] is Label.BOILERPLATE and labels[5] is Label.BODY
 
 
 def test_a_stretch_whose_first_copy_was_dropped_is_left_to_the_model():

@@ -95,15 +95,18 @@ function decide(texts, scores, keep, minConfidence) {
 }
 
 // policy.repeated_stretch: a paragraph repeating a kept one, with a neighbour that
-// repeats that copy's neighbour (a stretch printed twice).
+// repeats that copy's neighbour (a stretch printed twice), or repeating the title (the
+// first kept paragraph).
 function repeatedStretch(keys, kept) {
+  const first = kept.indexOf(true);
+  const title = first >= 0 ? keys[first] : undefined;
   const dropped = [];
   const lastAt = new Map();
   const keptKeys = new Set();
   keys.forEach((key, k) => {
     const j = lastAt.get(key);
     if (j !== undefined && keptKeys.has(key)
-        && ((j > 0 && keys[k - 1] === keys[j - 1])
+        && (key === title || (j > 0 && keys[k - 1] === keys[j - 1])
             || (k + 1 < keys.length && keys[k + 1] === keys[j + 1]))) {
       dropped.push(k);
     } else if (kept[k]) {
