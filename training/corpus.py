@@ -141,11 +141,14 @@ class Reference:
 
 def snippet_labels(document: Document, meta: dict) -> list[str | None]:
     """For snippet pages: body where a must-keep snippet sits, other where a must-drop one."""
-    keep = [" ".join(composed(s).lower().split()) for s in meta.get("with") or []]
-    drop = [" ".join(composed(s).lower().split()) for s in meta.get("without") or []]
+    def flat(text: str) -> str:  # composed, lower-cased, white space made one space
+        return " ".join(composed(text).lower().split())
+
+    keep = [flat(s) for s in meta.get("with") or []]
+    drop = [flat(s) for s in meta.get("without") or []]
     out: list[str | None] = []
     for p in document.paragraphs:
-        text = " ".join(p.text.lower().split())
+        text = flat(p.text)
         if any(s and s in text for s in keep):
             out.append(BODY)
         elif any(s and (s == text or (len(s) > 20 and s in text)) for s in drop):
