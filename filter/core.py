@@ -122,9 +122,21 @@ class Filter:
                    policy: Policy | None = None) -> list[Result]:
         return self.score_documents([self.segment(r, fmt) for r in raws], policy)
 
+    def clean_documents(self, documents: Sequence[Document],
+                        policy: Policy | None = None) -> list[str]:
+        """Each document's ``clean_text`` as ``score_documents`` gives it, without the
+        paragraph verdicts: building those (a dict of rounded scores per paragraph) was
+        a twentieth of scoring a scrapinghub page."""
+        pol = policy or self.policy
+        out = []
+        for doc, proba in zip(documents, self.probabilities(documents), strict=True):
+            texts = doc.texts
+            out.append(doc.separator.joiner.join(compress(texts, pol.decide(texts, proba)[1])))
+        return out
+
     def clean(self, raw: str, fmt: Format | str | None = None,
               policy: Policy | None = None) -> str:
-        return self.score(raw, fmt, policy).clean_text
+        return self.clean_documents([self.segment(raw, fmt)], policy)[0]
 
     def _result(self, doc: Document, proba: np.ndarray, policy: Policy) -> Result:
         texts = doc.texts

@@ -29,9 +29,9 @@ from .policy import repeat_key
 from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
 try:
-    from . import fastwords
-except ImportError:  # not compiled: the Python reference does the same
-    fastwords = None
+    from . import fastblocks, fastwords
+except ImportError:  # not compiled: the Python references do the same
+    fastblocks = fastwords = None
 
 # --- lexical ----------------------------------------------------------------------
 
@@ -301,6 +301,10 @@ def _repeats(docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
 # --- block facts (HTML) -----------------------------------------------------------
 
 
+# How many of a block's innermost ancestor class tokens it reads ("inside=" columns).
+_ANCESTOR_WINDOW = 24
+
+
 def block_dicts(rows: Sequence[Row]) -> list[dict[str, float]]:
     out = []
     for row in rows:
@@ -312,7 +316,7 @@ def block_dicts(rows: Sequence[Row]) -> list[dict[str, float]]:
             d["html depth"] = min(p.depth, 30) / 30
             for tok in p.classes:
                 d[f"class={tok}"] = 1.0
-            for tok in set(p.ancestor_classes[-24:]):
+            for tok in set(p.ancestor_classes[-_ANCESTOR_WINDOW:]):
                 d[f"inside={tok}"] = 1.0
         out.append(d)
     return out
@@ -693,7 +697,7 @@ def _fixed_block_columns(p: Paragraph, lookups: tuple[dict[str, int], ...],
     block = p.tag not in _TEXT_TAGS
     if block:
         found = set(map(class_cols.get, p.classes))
-        found.update(map(inside_cols.get, p.ancestor_classes[-24:]))
+        found.update(map(inside_cols.get, p.ancestor_classes[-_ANCESTOR_WINDOW:]))
         found.discard(None)
         cols += sorted(found)
     return cols, [1.0] * len(cols), block
@@ -710,7 +714,27 @@ def _block_lookups(vocab: dict[str, int]) -> tuple[dict[str, int], dict[str, int
 
 
 def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
-    """``vectorizer.transform(block_dicts(rows))``, value for value.
+    """``vectorizer.transform(block_dicts(rows))``, value for value: ``fastblocks``'s C
+    loop, or ``_block_matrix_python`` where it is not built."""
+    if fastblocks is None:
+        return _block_matrix_python(vectorizer, rows)
+    vocab = vectorizer.vocabulary_
+    tag_cols, class_cols, inside_cols = _from_vocabulary(vectorizer, _block_lookups)
+    facts = np.array([vocab.get(name, -1) for name in _FACT_NAMES], dtype=np.int32)
+    data, indices, indptr = fastblocks.block_csr(
+        [doc.paragraphs[i] for doc, i, _key in rows], tag_cols, class_cols, inside_cols,
+        _TEXT_TAGS, facts, _ANCESTOR_WINDOW)
+    X = sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(vocab)))
+    X.sort_indices()
+    return X
+
+
+_FACT_NAMES = ("html link density", "html emphasised text", "html depth")
+
+
+def _block_matrix_python(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_matrix:
+    """``vectorizer.transform(block_dicts(rows))``, value for value (the reference for
+    ``fastblocks.block_csr``).
 
     Columns straight from the fitted vocabulary. A paragraph's columns other than its
     three facts depend only on its tag and its two token tuples, which siblings share as
@@ -719,8 +743,7 @@ def _block_matrix(vectorizer: DictVectorizer, rows: Sequence[Row]) -> sp.csr_mat
     """
     vocab = vectorizer.vocabulary_
     lookups = _from_vocabulary(vectorizer, _block_lookups)
-    facts = [vocab.get("html link density"), vocab.get("html emphasised text"),
-             vocab.get("html depth")]
+    facts = [vocab.get(name) for name in _FACT_NAMES]
     present = [k for k, col in enumerate(facts) if col is not None]
     fact_cols = [facts[k] for k in present]
     all_facts = len(present) == len(facts)

@@ -59,10 +59,12 @@ def test_pure_python_swaps_every_compiled_module_and_restores_them():
     from filter import features, inference, shape
 
     segment = sys.modules["filter.segment"]
-    before = (segment.fastwalk, shape.fastwords, features.fastwords, inference.fasttrees)
+    def compiled_modules():
+        return (segment.fastwalk, shape.fastwords, features.fastwords, features.fastblocks,
+                inference.fasttrees)
+
+    before = compiled_modules()
     with pure_python() as compiled:
         assert compiled
-        assert (segment.fastwalk, shape.fastwords, features.fastwords,
-                inference.fasttrees) == (None, None, None, None)
-    assert (segment.fastwalk, shape.fastwords, features.fastwords,
-            inference.fasttrees) == before
+        assert compiled_modules() == (None,) * 5
+    assert compiled_modules() == before

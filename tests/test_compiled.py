@@ -1,5 +1,5 @@
-"""The compiled walk, tree loop and feature scan give what their Python references give,
-and are built."""
+"""The compiled walk, tree loop, feature scan and block columns give what their Python
+references give, and are built."""
 
 import gzip
 import json
@@ -15,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 import filter.features as features
 import filter.inference as inference
 import filter.shape as shape
-from filter import fasttrees, fastwalk, fastwords
+from filter import fastblocks, fasttrees, fastwalk, fastwords
 
 from .conftest import SEEDS, SHARED
 
@@ -181,6 +181,7 @@ def test_a_seed_scores_the_same_through_either_path(filt, monkeypatch):
     monkeypatch.setattr(inference, "fasttrees", None)
     monkeypatch.setattr(shape, "fastwords", None)
     monkeypatch.setattr(features, "fastwords", None)
+    monkeypatch.setattr(features, "fastblocks", None)
     slow = filt.score(page, "html")
     assert [(p.text, p.label, p.scores, p.kept) for p in fast.paragraphs] == \
         [(p.text, p.label, p.scores, p.kept) for p in slow.paragraphs]
@@ -213,6 +214,7 @@ def cells_both(vectorizer, texts):
 
 def test_the_feature_scan_is_built_and_used():
     assert shape.fastwords is fastwords and features.fastwords is fastwords
+    assert features.fastblocks is fastblocks
 
 
 # Pieces each shape column reacts to, in the forms its pattern is picky about.

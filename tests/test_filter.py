@@ -86,6 +86,18 @@ def test_many_documents_in_one_call_match_one_at_a_time(filt, real_seeds):
         assert [p.label for p in alone.paragraphs] == [p.label for p in res.paragraphs]
 
 
+def test_clean_gives_scores_clean_text_under_every_policy(filt, seeds):
+    docs = [filt.segment(s.raw) for s in seeds.values()]
+    for policy in (None, Policy.build(keep="body,transcript", min_confidence=0.7),
+                   Policy(drop_repeats=False)):
+        scored = [r.clean_text for r in filt.score_documents(docs, policy)]
+        assert filt.clean_documents(docs, policy) == scored
+        assert any(len(c) < sum(map(len, d.texts)) for c, d in zip(scored, docs, strict=True))
+    for seed in seeds.values():
+        assert filt.clean(seed.raw) == filt.score(seed.raw).clean_text, seed.name
+    assert filt.clean("  \n\n ") == "" and filt.clean_documents([]) == []
+
+
 def test_empty_document_gives_an_empty_result(filt):
     result = filt.score("  \n\n ")
     assert result.paragraphs == () and result.clean_text == "" and result.contamination == 0.0

@@ -128,12 +128,47 @@ def test_tfidf_copes_with_the_row_separator_inside_a_paragraph(filt, text):
     check_tfidf(filt.model.features_.words_, [doc])
 
 
-def check_blocks(vectorizer, docs):
-    from filter.features import _block_matrix, block_dicts
+def check_blocks(vectorizer, docs, rows=None):
+    """The compiled block columns and their Python reference are the vectorizer's."""
+    from filter import fastblocks
+    from filter.features import _block_matrix, _block_matrix_python, block_dicts
 
-    rows = rows_of(docs)
-    assert_same_csr(_block_matrix(vectorizer, rows),
-                    vectorizer.transform(block_dicts(rows)).tocsr())
+    assert fastblocks is not None, "filter/fastblocks.pyx is not built"
+    rows = rows_of(docs) if rows is None else rows
+    expected = vectorizer.transform(block_dicts(rows)).tocsr()
+    assert_same_csr(_block_matrix(vectorizer, rows), expected)
+    assert_same_csr(_block_matrix_python(vectorizer, rows), expected)
+
+
+def test_block_columns_of_odd_blocks():
+    # More tokens than a row's first buffer and than the call's first guess of all its
+    # columns, repeats within and across the class and ancestor tuples, ancestors past
+    # the window, tags and tokens the vocabulary lacks, text tags, and siblings that
+    # share (or only equal) their tuples, in rows out of paragraph order.
+    from sklearn.feature_extraction import DictVectorizer
+
+    from filter.document import Document, Format, Paragraph, Row, Separator
+    from filter.features import _ANCESTOR_WINDOW, block_dicts
+
+    many = tuple(f"c{k % 90}" for k in range(150))
+    deep = tuple(f"a{k}" for k in range(3 * _ANCESTOR_WINDOW))
+    shared = ("x", "y", "x")
+    paragraphs = [
+        Paragraph("one", 0, "div", 0.25, 0.5, 7, many, deep),
+        Paragraph("two", 1, "p", 0.0, 0.0, 40, shared, shared),
+        Paragraph("three", 2, "p", 1.0, 0.0, 3, shared, shared),
+        Paragraph("four", 3, "p", 0.5, 0.1, 2, ("x", "y", "x"), shared),
+        Paragraph("five", 4, "heading", 0.0, 0.0, 0, many, deep),
+        Paragraph("six", 5, "blink", 0.3, 0.3, 1, ("unseen",), ("c1", "unseen", "a70")),
+        Paragraph("seven", 6, "text"),
+        Paragraph("eight", 7, "li", 0.0, 0.0, 5, (), ()),
+    ]
+    doc = Document(tuple(paragraphs), Format.HTML, Separator.BLANK)
+    fitted_on = [doc, Document(tuple(paragraphs[:1]), Format.HTML, Separator.BLANK)]
+    vectorizer = DictVectorizer().fit(
+        [d for d in block_dicts(rows_of(fitted_on)) if "tag=blink" not in d])
+    check_blocks(vectorizer, [doc])
+    check_blocks(vectorizer, [doc], [Row(doc, i, 0) for i in (4, 0, 0, 7, 2, 5, 1, 3, 6)])
 
 
 def test_block_columns_of_the_whole_call_are_the_vectorizers_on_every_seed(filt, seeds):

@@ -5,9 +5,10 @@
 Every ``*.jsonl.gz`` file in ``--corpora`` (format: ``../shared/corpora/README.md``) is one
 corpus. On each page it runs:
 
-- ``contamfilter``, HTML mode: ``Filter().score(html, "html").clean_text``;
+- ``contamfilter``, HTML mode: ``Filter().clean(html, "html")`` (``score``'s
+  ``clean_text``, as a user who wants the article calls it);
 - ``contamfilter``, text mode: the whole page dumped first with
-  ``html_text.extract_text(html, guess_layout=True)``, then ``Filter().score(text, "text")``;
+  ``html_text.extract_text(html, guess_layout=True)``, then ``Filter().clean(text, "text")``;
 - ``trafilatura``: ``trafilatura.extract(html)`` with default settings;
 - ``readability``: ``readability.Document(html).summary()``, that HTML turned into text with
   ``html_text.extract_text``;
@@ -278,11 +279,11 @@ def build_runners(tools: Sequence[str], filter_for: Callable[[dict[str, Any]], A
     if "contamfilter" in tools:
         runners.append(Runner(
             "contamfilter", "html", contamfilter=True,
-            extract=lambda page, _dump: filter_for(page).score(page["html"], "html").clean_text))
+            extract=lambda page, _dump: filter_for(page).clean(page["html"], "html")))
         if have_html_text:
             runners.append(Runner(
                 "contamfilter", "text", needs_dump=True, contamfilter=True,
-                extract=lambda page, dump: filter_for(page).score(dump, "text").clean_text))
+                extract=lambda page, dump: filter_for(page).clean(dump, "text")))
         else:
             skipped["contamfilter (text)"] = f"text mode needs it: {no_html_text}; {INSTALL_HINT}"
     if "trafilatura" in tools and importable("trafilatura", "trafilatura"):
