@@ -16,6 +16,7 @@ import numpy as np
 from cpython.unicode cimport (
     Py_UNICODE_ISALNUM,
     Py_UNICODE_ISALPHA,
+    Py_UNICODE_ISDECIMAL,
     Py_UNICODE_ISDIGIT,
     Py_UNICODE_ISSPACE,
     Py_UNICODE_ISUPPER,
@@ -148,15 +149,13 @@ def word_stats(str text, stop, Py_ssize_t longest_stop):
 cdef object _stop = None
 cdef Py_ssize_t _longest_stop = 0
 cdef object _speaker = None, _bold_speaker = None, _heading = None, _list_item = None
-cdef object _date = None
 
 
 def configure_shape(stop, Py_ssize_t longest_stop, speaker, bold_speaker, heading,
-                    list_item, date):
-    global _stop, _longest_stop, _speaker, _bold_speaker, _heading, _list_item, _date
+                    list_item):
+    global _stop, _longest_stop, _speaker, _bold_speaker, _heading, _list_item
     _stop, _longest_stop = stop, longest_stop
     _speaker, _bold_speaker, _heading, _list_item = speaker, bold_speaker, heading, list_item
-    _date = date
 
 
 cdef inline bint _at(int kind, void* data, Py_ssize_t n, Py_ssize_t i, const char* word,
@@ -213,6 +212,86 @@ cdef int _url_and_template(str low, bint* url, bint* template) except -1:
             template[0] |= (_at(kind, data, n, i, b"null", 4) and not _word_at(kind, data, n, i - 1)
                             and not _word_at(kind, data, n, i + 4))
     return 0
+
+
+# shape.DATE's month names, three letters each ("sept" is "sep" and a letter): 36 bytes.
+cdef const char* _MONTHS = b"janfebmaraprmayjunjulaugsepoctnovdec"
+
+
+cdef inline Py_ssize_t _decimals(int kind, void* data, Py_ssize_t n, Py_ssize_t i):
+    """How many of re's ``\\d`` (Py_UNICODE_ISDECIMAL) start at position i."""
+    cdef Py_ssize_t j = i
+    while j < n and Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, j)):
+        j += 1
+    return j - i
+
+
+cdef inline bint _in(int kind, void* data, Py_ssize_t n, Py_ssize_t i, Py_UCS4 a, Py_UCS4 b):
+    return i < n and (PyUnicode_READ(kind, data, i) == a or PyUnicode_READ(kind, data, i) == b)
+
+
+cdef bint _date_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i):
+    """Whether shape.DATE matches at position i, the start of a word. Each of its
+    quantifiers is followed by what the quantified class cannot hold, so the pattern
+    never backtracks usefully: a run of digits, letters or spaces matches only whole,
+    and the run's length decides."""
+    cdef Py_ssize_t run, j, k
+    cdef Py_UCS4 c = PyUnicode_READ(kind, data, i)
+    run = _decimals(kind, data, n, i)
+    if run:
+        # \d{4}-\d{1,2}-\d{1,2}\b
+        if run == 4 and _in(kind, data, n, i + 4, 45, 45):
+            j = i + 5
+            k = _decimals(kind, data, n, j)
+            if 1 <= k <= 2 and _in(kind, data, n, j + k, 45, 45):
+                j += k + 1
+                k = _decimals(kind, data, n, j)
+                if 1 <= k <= 2 and not _word_at(kind, data, n, j + k):
+                    return True
+        # \d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b
+        if run <= 2 and _in(kind, data, n, i + run, 47, 46):
+            j = i + run + 1
+            k = _decimals(kind, data, n, j)
+            if 1 <= k <= 2 and _in(kind, data, n, j + k, 47, 46):
+                j += k + 1
+                k = _decimals(kind, data, n, j)
+                if 2 <= k <= 4 and not _word_at(kind, data, n, j + k):
+                    return True
+        return False
+    # (?:jan|feb|...)[a-z]*\.?\s+\d{1,2}\b
+    if not 97 <= c <= 122:
+        return False
+    for k in range(12):
+        if _at(kind, data, n, i, _MONTHS + 3 * k, 3):
+            break
+    else:
+        return False
+    j = i + 3
+    while j < n and 97 <= PyUnicode_READ(kind, data, j) <= 122:
+        j += 1
+    if _in(kind, data, n, j, 46, 46):
+        j += 1
+    k = j
+    while j < n and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+        j += 1
+    if j == k:
+        return False
+    k = _decimals(kind, data, n, j)
+    return 1 <= k <= 2 and not _word_at(kind, data, n, j + k)
+
+
+cpdef bint has_date(str low):
+    """``shape.DATE.search(low) is not None``."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(low), i
+    cdef int kind = PyUnicode_KIND(low)
+    cdef void* data = PyUnicode_DATA(low)
+    cdef bint word, before = False
+    for i in range(n):
+        word = _is_word(PyUnicode_READ(kind, data, i))
+        if word and not before and _date_at(kind, data, n, i):
+            return True
+        before = word
+    return False
 
 
 cdef inline bint _sentence_end(Py_UCS4 c):
@@ -319,7 +398,7 @@ cdef int _measure(str text, double[::1] row) except -1:
     row[22] = _flag((first == 45 or first == 42 or first == 43 or first == 0x2022
                      or Py_UNICODE_ISDIGIT(first)) and _list_item(text) is not None)
     row[23] = _flag(url)
-    row[24] = _flag(k.digits > 0 and _date(low) is not None)
+    row[24] = _flag(k.digits > 0 and has_date(low))
     row[25] = _flag(template)
     row[26] = _flag(quote)
     row[27] = _flag(letters > 3 and <double>k.upper / letters > 0.8)

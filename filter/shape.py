@@ -175,7 +175,7 @@ def _has_template(low: str) -> bool:
 
 if fastwords is not None:
     fastwords.configure_shape(STOP, _LONGEST_STOP, SPEAKER.match, BOLD_SPEAKER.match,
-                              HEADING.match, LIST_ITEM.match, DATE.search)
+                              HEADING.match, LIST_ITEM.match)
 
 
 def shape_vector(text: str) -> list[float]:

@@ -265,6 +265,30 @@ def test_shape_rows_give_the_python_reference_on_any_text(texts):
     assert np.array_equal(compiled, python)
 
 
+# What shape.DATE's pieces react to: digits of every kind (decimal or not), its
+# separators, month names whole, cut short and run on, spaces, word characters that end
+# or continue a run.
+DATE_PIECES = ["1", "12", "123", "2024", "20245", "٣", "²", "-", "/", ".", " ", "\t", "\u2003",
+               "jan", "ja", "sept", "septembre", "mayor", "dec.", "x", "_", "é", ":", ","]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(DATE_PIECES), max_size=12).map("".join))
+def test_date_scan_gives_the_patterns_answer(text):
+    assert fastwords.has_date(text) == (shape.DATE.search(text) is not None)
+
+
+def test_date_scan_on_dates_and_near_misses():
+    for text, date in [("2024-01-02", True), ("on 2024-1-2.", True), ("12024-01-02", False),
+                       ("2024-01-023", False), ("2024-01-02x", False), ("1/2/24", True),
+                       ("01.02.2024", True), ("1/2/2", False), ("1/2/20245", False),
+                       ("123/2/24", False), ("jan 5", True), ("sept. 12", True),
+                       ("mayor  7", True), ("xjan 5", False), ("jan 123", False),
+                       ("jan5", False), ("jan ٣", True), ("jan ²", False), ("", False)]:
+        assert fastwords.has_date(text) is date, text
+        assert (shape.DATE.search(text) is not None) is date, text
+
+
 def test_shape_rows_refuse_a_wrong_output():
     with pytest.raises(ValueError, match="30 per text"):
         fastwords.measure_all(["a"], np.empty((2, 30)))
