@@ -230,6 +230,18 @@ cdef inline bint _in(int kind, void* data, Py_ssize_t n, Py_ssize_t i, Py_UCS4 a
     return i < n and (PyUnicode_READ(kind, data, i) == a or PyUnicode_READ(kind, data, i) == b)
 
 
+cdef bint _date_tail(int kind, void* data, Py_ssize_t n, Py_ssize_t j, Py_UCS4 a, Py_UCS4 b,
+                     Py_ssize_t low, Py_ssize_t high):
+    """A date's last two groups from position j: \\d{1,2}, ``a`` or ``b``, then
+    \\d{low,high} and a word's end."""
+    cdef Py_ssize_t k = _decimals(kind, data, n, j)
+    if not (1 <= k <= 2 and _in(kind, data, n, j + k, a, b)):
+        return False
+    j += k + 1
+    k = _decimals(kind, data, n, j)
+    return low <= k <= high and not _word_at(kind, data, n, j + k)
+
+
 cdef bint _date_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i):
     """Whether shape.DATE matches at position i, the start of a word. Each of its
     quantifiers is followed by what the quantified class cannot hold, so the pattern
@@ -239,25 +251,11 @@ cdef bint _date_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i):
     cdef Py_UCS4 c = PyUnicode_READ(kind, data, i)
     run = _decimals(kind, data, n, i)
     if run:
-        # \d{4}-\d{1,2}-\d{1,2}\b
-        if run == 4 and _in(kind, data, n, i + 4, 45, 45):
-            j = i + 5
-            k = _decimals(kind, data, n, j)
-            if 1 <= k <= 2 and _in(kind, data, n, j + k, 45, 45):
-                j += k + 1
-                k = _decimals(kind, data, n, j)
-                if 1 <= k <= 2 and not _word_at(kind, data, n, j + k):
-                    return True
-        # \d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b
-        if run <= 2 and _in(kind, data, n, i + run, 47, 46):
-            j = i + run + 1
-            k = _decimals(kind, data, n, j)
-            if 1 <= k <= 2 and _in(kind, data, n, j + k, 47, 46):
-                j += k + 1
-                k = _decimals(kind, data, n, j)
-                if 2 <= k <= 4 and not _word_at(kind, data, n, j + k):
-                    return True
-        return False
+        # \d{4}-\d{1,2}-\d{1,2}\b, then \d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b
+        return ((run == 4 and _in(kind, data, n, i + 4, 45, 45)
+                 and _date_tail(kind, data, n, i + 5, 45, 45, 1, 2))
+                or (run <= 2 and _in(kind, data, n, i + run, 47, 46)
+                    and _date_tail(kind, data, n, i + run + 1, 47, 46, 2, 4)))
     # (?:jan|feb|...)[a-z]*\.?\s+\d{1,2}\b
     if not 97 <= c <= 122:
         return False
