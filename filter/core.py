@@ -131,7 +131,8 @@ class Filter:
         out = []
         for doc, proba in zip(documents, self.probabilities(documents), strict=True):
             texts = doc.texts
-            out.append(doc.separator.joiner.join(compress(texts, pol.decide(texts, proba)[1])))
+            kept = pol.decide(texts, proba, doc.repeat_keys)[1]
+            out.append(doc.separator.joiner.join(compress(texts, kept)))
         return out
 
     def clean(self, raw: str, fmt: Format | str | None = None,
@@ -140,7 +141,7 @@ class Filter:
 
     def _result(self, doc: Document, proba: np.ndarray, policy: Policy) -> Result:
         texts = doc.texts
-        labels, kept = policy.decide(texts, proba)
+        labels, kept = policy.decide(texts, proba, doc.repeat_keys)
         # A list, positional arguments: a generator and keywords cost a third more here.
         paragraphs = tuple([
             ScoredParagraph(p.text, label, dict(zip(LABELS, row, strict=True)), keep)

@@ -42,16 +42,38 @@ class Paragraph:
     ancestor_classes: tuple[str, ...] = ()
 
 
+def repeat_key(text: str) -> str:
+    """What two paragraphs share when one repeats the other word for word: white space
+    and case folded (the policy's repeat rule, and the feature that mirrors it)."""
+    # Every whitespace character but " " is unprintable, so a printable text without
+    # doubled or edge spaces is already split-joined: skip that, most of decide's cost.
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text.casefold()
+    return " ".join(text.split()).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     paragraphs: tuple[Paragraph, ...]
     format: Format = Format.TEXT
     separator: Separator = Separator.BLANK
     metadata: dict = field(default_factory=dict, compare=False)
+    _repeat_keys: tuple[str, ...] | None = field(default=None, init=False, repr=False,
+                                                 compare=False)
 
     @property
     def texts(self) -> list[str]:
         return [p.text for p in self.paragraphs]
+
+    @property
+    def repeat_keys(self) -> tuple[str, ...]:
+        """``repeat_key`` of each paragraph, made once: the features and the policy's
+        repeat rule both read them."""
+        keys = self._repeat_keys
+        if keys is None:
+            keys = tuple([repeat_key(p.text) for p in self.paragraphs])
+            object.__setattr__(self, "_repeat_keys", keys)  # a cache, as __init__ sets fields
+        return keys
 
     def __len__(self) -> int:
         return len(self.paragraphs)

@@ -30,17 +30,54 @@ cdef object _kind_of = None
 cdef dict _tokens = None
 cdef object _tokens_of = None
 cdef object _hidden_style = None
-cdef object _paragraph_of = None
+cdef object _paragraph_type = None
+cdef object _compose = None
+cdef tuple _fields = None
 cdef int _SKIP, _BR, _BLOCK, _LINK, _EMPH
 
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+    bint PyUnicode_IS_ASCII(object s)
 
-def configure(dict kinds, kind_of, dict tokens, tokens_of, hidden_style, paragraph_of,
-              int skip, int br, int block, int link, int emph):
-    global _kinds, _kind_of, _tokens, _tokens_of, _hidden_style, _paragraph_of
-    global _SKIP, _BR, _BLOCK, _LINK, _EMPH
+
+def configure(dict kinds, kind_of, dict tokens, tokens_of, hidden_style, paragraph_type,
+              tuple fields, compose, int skip, int br, int block, int link, int emph):
+    """``paragraph_type``: the class of a paragraph, whose ``fields`` (their names, in
+    order) are text, index, tag, link density, emphasis, depth, classes, ancestor
+    classes; ``compose``: what ``segment.composed`` does to a text that is not ASCII."""
+    global _kinds, _kind_of, _tokens, _tokens_of, _hidden_style, _paragraph_type, _fields
+    global _compose, _SKIP, _BR, _BLOCK, _LINK, _EMPH
+    if len(fields) != 8:
+        raise ValueError(f"a paragraph has 8 fields here, got {fields!r}")
     _kinds, _kind_of, _tokens, _tokens_of = kinds, kind_of, tokens, tokens_of
-    _hidden_style, _paragraph_of = hidden_style, paragraph_of
+    _hidden_style, _paragraph_type, _fields, _compose = (hidden_style, paragraph_type,
+                                                          fields, compose)
     _SKIP, _BR, _BLOCK, _LINK, _EMPH = skip, br, block, link, emph
+
+
+cdef object _paragraph_of(list pieces, Py_ssize_t link_chars, Py_ssize_t emphasis_chars,
+                          Py_ssize_t index, str tag, int depth, tuple classes,
+                          tuple ancestor_classes):
+    """``segment._paragraph_of``, value for value. Its fields are set as the dataclass's
+    own __init__ sets them (object.__setattr__, past the frozen class's guard), without
+    the Python call: that call was a quarter of the walk."""
+    cdef str text
+    cdef Py_ssize_t plain
+    text, plain = block_text("".join(pieces))
+    if not text:
+        return None
+    if not PyUnicode_IS_ASCII(text):
+        text = _compose(text)
+    if plain == 0:
+        plain = 1
+    cdef double link = <double>link_chars / <double>plain
+    cdef double emphasis = <double>emphasis_chars / <double>plain
+    values = (text, index, tag, link if link < 1.0 else 1.0,
+              emphasis if emphasis < 1.0 else 1.0, depth, classes, ancestor_classes)
+    para = _paragraph_type.__new__(_paragraph_type)
+    for k in range(8):
+        PyObject_GenericSetAttr(para, _fields[k], values[k])
+    return para
 
 
 cdef inline str _utf8(const char* s):

@@ -22,7 +22,9 @@ from cpython.unicode cimport (
     Py_UNICODE_ISUPPER,
     PyUnicode_DecodeASCII,
 )
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport log1p
+from libc.string cimport memcpy
 from libc.stdint cimport int64_t, uint64_t
 
 
@@ -32,6 +34,8 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object s)
     Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t i)
     object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
+    object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+    void PyUnicode_WRITE(int kind, void* data, Py_ssize_t i, Py_UCS4 c)
 
 
 # A character's class as bits: the Py_UNICODE_IS* tests, read from a table for ASCII
@@ -417,6 +421,34 @@ def measure_all(list texts, out):
     for r in range(len(texts)):
         _measure(texts[r], rows[r])
     return out
+
+
+def fold_digits(str text):
+    """``features._DIGITS.sub("0", text)``: every ``\\d`` (Py_UNICODE_ISDECIMAL) made "0".
+    ``text`` itself when it has none."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, first = -1
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    for i in range(n):
+        if Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i)):
+            first = i
+            break
+    if first < 0:
+        return text
+    cdef Py_ssize_t size = n * kind  # PyUnicode_KIND is the bytes per character
+    cdef void* buffer = PyMem_Malloc(size)
+    if buffer is NULL:
+        raise MemoryError()
+    try:
+        memcpy(buffer, data, size)
+        for i in range(first, n):
+            if Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, buffer, i)):
+                PyUnicode_WRITE(kind, buffer, i, 48)
+        # Made from the buffer, not by editing a copy of ``text``: a digit beyond Latin-1
+        # made "0" may leave a narrower string, and CPython holds each in its narrowest form.
+        return PyUnicode_FromKindAndData(kind, buffer, n)
+    finally:
+        PyMem_Free(buffer)
 
 
 cdef class GramTable:

@@ -25,7 +25,6 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .containers import CONTAINER_NAMES, container_columns
 from .document import Document, Format, Paragraph, Row
-from .policy import repeat_key
 from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
 try:
@@ -283,11 +282,11 @@ def _log1p_table(n: int) -> np.ndarray:
 
 def _repeats(docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
     """(repeats an earlier paragraph of its document, repeated later in it) for every
-    paragraph of ``docs``, one document after another (``policy.repeat_key``'s sense)."""
+    paragraph of ``docs``, one document after another (``document.repeat_key``'s sense)."""
     earlier: list[bool] = []
     later: list[bool] = []
     for doc in docs:
-        folded = [repeat_key(p.text) for p in doc.paragraphs]
+        folded = doc.repeat_keys
         first: dict[str, int] = {}
         last: dict[str, int] = {}
         for i, key in enumerate(folded):
@@ -384,7 +383,7 @@ def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarra
     else:
         doc_of = np.repeat(np.arange(len(sizes)), sizes)
         gram = _block_gram(vectors, doc_of)
-    diag = gram.diagonal()
+    diag = gram.diagonal().copy()  # a view of a dense one, whose diagonal _best_other zeroes
     rest = _cos_to_sum(gram, diag, doc_of, np.ones(n))
     neighbours = np.zeros(n)
     if doc_of is None:
@@ -395,14 +394,11 @@ def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarra
         if len(i):  # scipy's fancy indexing gives no float array for an empty index
             neighbours[i] += np.asarray(gram[i, i + 1]).ravel()
             neighbours[i + 1] += np.asarray(gram[i + 1, i]).ravel()
+    to_long = _cos_to_sum(gram, diag, doc_of, (words >= long_words).astype(float))
+    to_opening = _cos_to_sum(gram, diag, doc_of, (rank < 3).astype(float))
     return np.column_stack([
-        rest,
-        _cos_to_sum(gram, diag, doc_of, (words >= long_words).astype(float)),
-        _best_other(gram),
-        neighbours / 2,
-        _cos_to_sum(gram, diag, doc_of, (rank < 3).astype(float)),
-        (diag <= 0).astype(float),
-        np.where(words <= 20, rest, 0.0),
+        rest, to_long, _best_other(gram), neighbours / 2, to_opening,
+        (diag <= 0).astype(float), np.where(words <= 20, rest, 0.0),
     ])
 
 
@@ -423,11 +419,11 @@ def _block_gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> sp.csr_matrix:
 
 def _best_other(gram: np.ndarray | sp.csr_matrix) -> np.ndarray:
     """Each row's largest entry off the diagonal; 0 when there is none (a document of one
-    paragraph), and never below 0, as tf-idf is never negative."""
+    paragraph), and never below 0, as tf-idf is never negative. A dense ``gram`` has its
+    diagonal zeroed in place (its last use: a copy was a page's largest array)."""
     if not sp.issparse(gram):
-        others = gram.copy()
-        np.fill_diagonal(others, 0.0)
-        return others.max(axis=1) if len(others) else np.zeros(0)
+        np.fill_diagonal(gram, 0.0)
+        return gram.max(axis=1) if len(gram) else np.zeros(0)
     n = gram.shape[0]
     on_diagonal = gram.indices == np.repeat(np.arange(n), np.diff(gram.indptr))
     off = sp.csr_matrix((np.where(on_diagonal, 0.0, gram.data), gram.indices, gram.indptr),
@@ -622,11 +618,12 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     if not _fast_tfidf_ok(vectorizer) or joined.count(_ROW_END) != max(len(texts) - 1, 0):
         return vectorizer.transform(_folded(texts)).tocsr()
     n_columns = len(vectorizer.vocabulary_)
-    folded = _DIGITS.sub("0", joined.lower())
     if fastwords is not None:
+        folded = fastwords.fold_digits(joined.lower())
         table = _from_vocabulary(vectorizer, fastwords.GramTable)
         cells = table.cells(folded, _SPECIALS, _ROW_END, n_columns)
     else:
+        folded = _DIGITS.sub("0", joined.lower())
         cells = _tfidf_cells_python(vectorizer, folded)
     cells, counts = np.unique(cells, return_counts=True)
     rows = cells // n_columns

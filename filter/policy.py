@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .document import repeat_key
 from .labels import LABELS, Label
 
 DEFAULT_KEEP = frozenset({Label.BODY})
@@ -15,16 +16,6 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 # ``never_empty`` keeps nothing of a document whose best paragraph is less likely wanted
 # than this: chosen out of fold (0.05 to 0.15 gave the same figures; see ``Policy``).
 FALLBACK_FLOOR = 0.1
-
-def repeat_key(text: str) -> str:
-    """What two paragraphs share when one repeats the other word for word: white space
-    and case folded (the policy's repeat rule, and the feature that mirrors it)."""
-    # Every whitespace character but " " is unprintable, so a printable text without
-    # doubled or edge spaces is already split-joined: skip that, most of decide's cost.
-    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
-        return text.casefold()
-    return " ".join(text.split()).casefold()
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -82,8 +73,10 @@ class Policy:
                 "min_confidence": self.min_confidence, "drop_repeats": self.drop_repeats,
                 "never_empty": self.never_empty, "fallback_floor": FALLBACK_FLOOR}
 
-    def decide(self, texts: Sequence[str], proba: np.ndarray) -> tuple[list[Label], list[bool]]:
-        """(label, kept) for every paragraph."""
+    def decide(self, texts: Sequence[str], proba: np.ndarray,
+               keys: Sequence[str] | None = None) -> tuple[list[Label], list[bool]]:
+        """(label, kept) for every paragraph (``keys``: the texts' ``repeat_key``, when
+        the caller has them: ``Document.repeat_keys``)."""
         # In LABELS order, as the review page sums them: the same floats in the same order.
         keep_cols = sorted(LABELS.index(k.value) for k in self.keep)
         # Whole-matrix numpy, then plain Python per row: numpy on one row at a time was
@@ -104,7 +97,9 @@ class Policy:
         if self.drop_repeats:
             # After the fallback, so that a stretch it keeps is kept once too; the rule only
             # drops a copy of something kept, so it cannot empty a document.
-            for k in repeated_stretch([repeat_key(text) for text in texts], kept):
+            if keys is None:
+                keys = [repeat_key(text) for text in texts]
+            for k in repeated_stretch(keys, kept):
                 labels[k] = Label.BOILERPLATE
                 kept[k] = Label.BOILERPLATE in self.keep
         return labels, kept

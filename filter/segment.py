@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from lxml import etree
 
@@ -283,7 +283,7 @@ def _paragraph_of(pieces: list[str], link_chars: int, emphasis_chars: int, index
                   tag: str, depth: int, classes: tuple[str, ...],
                   ancestor_classes: tuple[str, ...]) -> Paragraph | None:
     """The paragraph a block's gathered text makes (None when it is only white space):
-    one for both walks, so they cannot differ in how a block's text is spaced."""
+    the Python walk's, and the reference for the compiled walk's (``fastwalk``)."""
     joined = "".join(pieces)
     text, plain = (_block_text_python(joined) if fastwalk is None
                    else fastwalk.block_text(joined))
@@ -382,7 +382,8 @@ try:
 except ImportError:  # pragma: no cover - installed without building it (no C compiler)
     fastwalk = None
 else:
-    fastwalk.configure(_KINDS, _kind, _TOKENS, _tokens_of, _HIDDEN_STYLE.search, _paragraph_of,
+    fastwalk.configure(_KINDS, _kind, _TOKENS, _tokens_of, _HIDDEN_STYLE.search, Paragraph,
+                       tuple(f.name for f in fields(Paragraph)), composed,
                        _SKIP, _BR, _BLOCK, _LINK, _EMPH)
 
 

@@ -194,7 +194,7 @@ def save_seed(folder: Path, file: str, content: str) -> Path:
 
 @functools.cache
 def fold_script() -> str:
-    """JavaScript data for the page's copy of ``filter.policy.repeat_key``.
+    """JavaScript data for the page's copy of ``filter.document.repeat_key``.
 
     The policy folds a paragraph with Python's ``str.split()`` and ``str.casefold()``; the
     page gets the whitespace and the case folding of this very Python (its Unicode

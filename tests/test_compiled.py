@@ -289,6 +289,26 @@ def test_date_scan_on_dates_and_near_misses():
         assert (shape.DATE.search(text) is not None) is date, text
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(DATE_PIECES + ODD) | st.text(max_size=3), max_size=8)
+       .map("".join))
+def test_digit_folding_gives_the_patterns_answer(text):
+    folded = fastwords.fold_digits(text)
+    assert folded == features._DIGITS.sub("0", text)
+
+
+def test_digit_folding_keeps_strings_in_their_narrowest_form():
+    # A digit past Latin-1 made "0" leaves a string of Latin-1 (or ASCII) only: it must
+    # equal, hash and concatenate as the same string written directly.
+    for text, want in [("a٣b", "a0b"), ("é٣", "é0"), ("\U0001d7d8x", "0x"), ("abc", "abc"),
+                       ("", ""), ("1²", "0²")]:
+        folded = fastwords.fold_digits(text)
+        assert folded == want and hash(folded) == hash(want) and folded + "z" == want + "z"
+        assert folded.isascii() == want.isascii()
+    text = "no digits here"
+    assert fastwords.fold_digits(text) is text
+
+
 def test_shape_rows_refuse_a_wrong_output():
     with pytest.raises(ValueError, match="30 per text"):
         fastwords.measure_all(["a"], np.empty((2, 30)))

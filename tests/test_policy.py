@@ -131,3 +131,14 @@ def test_the_fallback_keeps_a_run_once_and_not_pure_chrome():
 def test_a_document_with_something_kept_is_left_as_it_is():
     _, kept = Policy().decide(TEXTS[:2], PROBA[:2])
     assert kept == [True, False]
+
+
+def test_a_documents_repeat_keys_are_made_once_and_decide_alike():
+    from filter.document import Document, Paragraph
+
+    doc = Document(tuple(Paragraph(t, i) for i, t in enumerate(TEXTS)))
+    keys = doc.repeat_keys
+    assert keys == tuple(_fold(t) for t in TEXTS) and doc.repeat_keys is keys
+    assert doc == Document(doc.paragraphs)  # the cache is no part of the value
+    for policy in (Policy(), Policy(min_confidence=0.7), Policy(drop_repeats=False)):
+        assert policy.decide(TEXTS, PROBA, keys) == policy.decide(TEXTS, PROBA)
