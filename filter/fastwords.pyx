@@ -25,7 +25,7 @@ from cpython.unicode cimport (
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport log1p
 from libc.string cimport memcpy
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 
 cdef extern from "Python.h":
@@ -451,6 +451,16 @@ def fold_digits(str text):
         PyMem_Free(buffer)
 
 
+cdef inline uint64_t _code_point_hash(int kind, void* data, Py_ssize_t start,
+                                      Py_ssize_t stop):
+    """FNV-1a over the code points of ``data[start:stop]``."""
+    cdef uint64_t h = 14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(start, stop):
+        h = (h ^ <uint64_t>PyUnicode_READ(kind, data, i)) * 1099511628211ULL
+    return h
+
+
 cdef class GramTable:
     """A fitted uni- and bigram vocabulary, as word ids and a table of id pairs.
 
@@ -458,6 +468,11 @@ cdef class GramTable:
     its id. ``unigram[id]``: its column, or -1. Bigrams live in an open-addressing table
     keyed by ``first id * number of ids + second id``; a bigram one of whose tokens has
     no id is in no vocabulary, so it is never looked up.
+
+    A token of the text finds its id in a table of its own, keyed by a hash of its code
+    points and checked against the token's characters: no string is made per token,
+    and one probe of a compact table replaces the dictionary's hash, probe and string
+    comparison (each a cache miss on a page just read). ``ids`` stays the reference.
     """
 
     cdef readonly dict ids
@@ -466,6 +481,12 @@ cdef class GramTable:
     cdef int64_t[::1] columns
     cdef uint64_t mask
     cdef int64_t n_ids
+    # Token table: slot -> (hash, id or -1); id -> its code points, chars[starts[id]:...].
+    cdef uint64_t[::1] token_hash
+    cdef int64_t[::1] token_id
+    cdef uint64_t token_mask
+    cdef uint32_t[::1] chars
+    cdef int64_t[::1] starts
 
     def __init__(self, dict vocabulary):
         ids: dict = {}
@@ -493,6 +514,59 @@ cdef class GramTable:
         self.columns = np.full(size, -1, dtype=np.int64)
         for first, second, column in pairs:
             self._put(first * self.n_ids + second, column)
+        self._token_table(list(ids))
+
+    def _token_table(self, list tokens):
+        """The token table of ``tokens`` (their ids are their positions)."""
+        cdef Py_ssize_t size = 8, k
+        cdef uint64_t slot, h
+        cdef str token
+        while size < 2 * len(tokens):
+            size *= 2
+        self.token_mask = size - 1
+        self.token_hash = np.zeros(size, dtype=np.uint64)
+        self.token_id = np.full(size, -1, dtype=np.int64)
+        joined = "".join(tokens)
+        self.chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).copy() \
+            if joined else np.zeros(1, dtype=np.uint32)
+        starts = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in tokens], out=starts[1:])
+        self.starts = starts
+        for k, token in enumerate(tokens):
+            h = _code_point_hash(PyUnicode_KIND(token), PyUnicode_DATA(token), 0, len(token))
+            slot = self._token_slot(h)
+            while self.token_id[slot] != -1:
+                slot = (slot + 1) & self.token_mask
+            self.token_hash[slot] = h
+            self.token_id[slot] = k
+
+    cdef inline uint64_t _token_slot(self, uint64_t h):
+        return ((h * <uint64_t>11400714819323198485ULL) >> 17) & self.token_mask
+
+    cdef int64_t _token(self, int kind, void* data, Py_ssize_t start, Py_ssize_t stop):
+        """The id of the token ``text[start:stop]``, or -1 (``ids.get``)."""
+        cdef uint64_t h = _code_point_hash(kind, data, start, stop)
+        cdef uint64_t slot = self._token_slot(h)
+        cdef int64_t found, at
+        cdef Py_ssize_t i
+        while True:
+            found = self.token_id[slot]
+            if found == -1:
+                return -1
+            if self.token_hash[slot] == h:
+                at = self.starts[found]
+                if self.starts[found + 1] - at == stop - start:
+                    i = start
+                    while (i < stop and self.chars[at + i - start]
+                           == <uint32_t>PyUnicode_READ(kind, data, i)):
+                        i += 1
+                    if i == stop:
+                        return found
+            slot = (slot + 1) & self.token_mask
+
+    def token_id_of(self, str token):
+        """``ids.get(token, -1)``, found as ``cells`` finds it (for the tests)."""
+        return self._token(PyUnicode_KIND(token), PyUnicode_DATA(token), 0, len(token))
 
     cdef inline uint64_t _slot(self, int64_t key):
         # Fibonacci hashing: consecutive ids spread over the table.
@@ -525,8 +599,6 @@ cdef class GramTable:
         cdef void* data = PyUnicode_DATA(text)
         cdef Py_UCS4 c
         cdef int64_t row = 0, previous = -1, current, column, at = 0
-        cdef dict ids = self.ids
-        cdef object found
         cdef Py_UCS4 special[16]
         cdef Py_ssize_t n_special = len(specials), k
         cdef bint is_special
@@ -558,11 +630,10 @@ cdef class GramTable:
                 if not is_special:
                     continue
                 start = i - 1
-            found = ids.get(PyUnicode_Substring(text, start, i))
-            if found is None:
+            current = self._token(kind, data, start, i)
+            if current < 0:
                 previous = -1
                 continue
-            current = found
             column = self.unigram[current]
             if column >= 0:
                 out[at] = row * n_columns + column

@@ -331,6 +331,22 @@ def test_gram_cells_give_the_python_reference_on_any_text(filt, texts):
     assert np.array_equal(compiled, python)
 
 
+def test_gram_table_finds_each_token_by_its_characters(filt):
+    table = features._from_vocabulary(filt.model.features_.words_, fastwords.GramTable)
+    for token, token_id in table.ids.items():
+        assert table.token_id_of(token) == token_id, token
+    # Near misses: each token cut short, run on, or one character changed; and tokens
+    # of every width, which must not match a vocabulary token of other code points.
+    for token in list(table.ids)[:2000]:
+        for other in (token[:-1], token + "a", token[:-1] + chr(ord(token[-1]) ^ 1),
+                      token.upper(), token + "\u0100", token + "\U00010000"):
+            assert table.token_id_of(other) == table.ids.get(other, -1), other
+    # A table small enough that tokens share slots, and tokens of one hash prefix.
+    tiny = fastwords.GramTable({t: k for k, t in enumerate(["a", "b", "ab", "é", "𝔸", "a b"])})
+    for token in ["a", "b", "ab", "é", "𝔸", "ba", "", "aa", "e", "A"]:
+        assert tiny.token_id_of(token) == tiny.ids.get(token, -1), token
+
+
 def test_gram_table_refuses_a_trigram():
     with pytest.raises(ValueError, match="not a uni- or bigram"):
         fastwords.GramTable({"a b c": 0})
