@@ -354,20 +354,35 @@ def topical_fit(rows: Sequence[Row], vectors: sp.csr_matrix,
     batch: list[list[int]] = []
     entries = 0
     for k, positions in enumerate(groups):
-        batch.append(positions)
-        entries += len(positions) ** 2
-        if entries >= _GRAM_BUDGET or k == len(groups) - 1:
-            order = np.concatenate([np.asarray(p, dtype=np.intp) for p in batch])
-            in_order = len(order) == len(rows) and (order == np.arange(len(rows))).all()
-            v = vectors if in_order else vectors[order]
-            sizes = np.array([len(p) for p in batch], dtype=np.intp)
-            out[order] = _topical_columns(v, sizes, words[order], long_words)
+        if len(positions) > _WHOLE_GRAM_ROWS:  # alone, its Gram matrix by blocks of rows
+            _topical_batch(out, [positions], vectors, words, long_words)
+        else:
+            batch.append(positions)
+            entries += len(positions) ** 2
+        if batch and (entries >= _GRAM_BUDGET or k == len(groups) - 1):
+            _topical_batch(out, batch, vectors, words, long_words)
             batch, entries = [], 0
     return out
 
 
+def _topical_batch(out: np.ndarray, batch: list[list[int]], vectors: sp.csr_matrix,
+                   words: np.ndarray, long_words: int) -> None:
+    """``topical_fit``'s rows of the documents of ``batch`` (their row positions) into
+    ``out``."""
+    order = np.concatenate([np.asarray(p, dtype=np.intp) for p in batch])
+    in_order = len(order) == len(out) and (order == np.arange(len(out))).all()
+    v = vectors if in_order else vectors[order]
+    sizes = np.array([len(p) for p in batch], dtype=np.intp)
+    out[order] = _topical_columns(v, sizes, words[order], long_words)
+
+
 # Entries of the Gram matrices computed at once: a few MB, whatever the call's size.
 _GRAM_BUDGET = 250_000
+# A document of more paragraphs has its Gram matrix made a block of rows at a time, each
+# of about _GRAM_BLOCK entries: whole, a 6,217-paragraph page's took 309 MB, and 4 s the
+# first time (the memory's page faults), a third of scoring all 990 trafilatura_eval pages.
+_WHOLE_GRAM_ROWS = 2_000
+_GRAM_BLOCK = 1 << 20
 
 
 def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarray,
@@ -377,29 +392,57 @@ def _topical_columns(vectors: sp.csr_matrix, sizes: np.ndarray, words: np.ndarra
     document, the block-diagonal sparse one (``_block_gram``) for several."""
     n = vectors.shape[0]
     rank = Runs(np.arange(n), sizes).rank
-    if len(sizes) == 1:  # one document: a dense Gram matrix, nothing to tell apart
-        doc_of = None
-        gram: np.ndarray | sp.csr_matrix = (vectors @ vectors.T).toarray()
+    masks = [np.ones(n), (words >= long_words).astype(float), (rank < 3).astype(float)]
+    doc_of = None if len(sizes) == 1 else np.repeat(np.arange(len(sizes)), sizes)
+    if doc_of is None:  # one document: a dense Gram matrix, nothing to tell apart
+        diag, sums, neighbours, best = _dense_gram_summaries(vectors, masks)
     else:
-        doc_of = np.repeat(np.arange(len(sizes)), sizes)
         gram = _block_gram(vectors, doc_of)
-    diag = gram.diagonal().copy()  # a view of a dense one, whose diagonal _best_other zeroes
-    rest = _cos_to_sum(gram, diag, doc_of, np.ones(n))
-    neighbours = np.zeros(n)
-    if doc_of is None:
-        neighbours[:-1] += np.diagonal(gram, 1)
-        neighbours[1:] += np.diagonal(gram, -1)
-    elif n > 1:
+        diag = gram.diagonal()
+        sums = [gram @ mask for mask in masks]
+        neighbours = np.zeros(n)
         i = np.flatnonzero(doc_of[:-1] == doc_of[1:])
         if len(i):  # scipy's fancy indexing gives no float array for an empty index
             neighbours[i] += np.asarray(gram[i, i + 1]).ravel()
             neighbours[i + 1] += np.asarray(gram[i + 1, i]).ravel()
-    to_long = _cos_to_sum(gram, diag, doc_of, (words >= long_words).astype(float))
-    to_opening = _cos_to_sum(gram, diag, doc_of, (rank < 3).astype(float))
+        best = _best_other(gram)
+    rest, to_long, to_opening = (_cos_to_sum(gm, diag, doc_of, mask)
+                                 for gm, mask in zip(sums, masks, strict=True))
     return np.column_stack([
-        rest, to_long, _best_other(gram), neighbours / 2, to_opening,
+        rest, to_long, best, neighbours / 2, to_opening,
         (diag <= 0).astype(float), np.where(words <= 20, rest, 0.0),
     ])
+
+
+def _dense_gram_summaries(vectors: sp.csr_matrix, masks: Sequence[np.ndarray]
+                          ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
+    """What ``_topical_columns`` reads of one document's Gram matrix ``G = V V^T``: its
+    diagonal, ``G @ mask`` for each mask, each row's entries beside the diagonal summed
+    (the neighbours), each row's largest entry off the diagonal (``_best_other``).
+
+    Whole for up to ``_WHOLE_GRAM_ROWS`` rows, else a block of rows at a time: a row of
+    G is the same either way (scipy makes a product's rows one by one) and each summary
+    is of one row, so the same numbers, up to the order in which BLAS adds up
+    ``G @ mask`` for a block of another shape (a last bit)."""
+    n = vectors.shape[0]
+    step = n if n <= _WHOLE_GRAM_ROWS else max(1, _GRAM_BLOCK // n)
+    diag, neighbours, best = np.empty(n), np.zeros(n), np.empty(n)
+    sums = [np.empty(n) for _ in masks]
+    right = vectors.T.tocsr()
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        block = (vectors[start:stop] @ right).toarray() if step < n \
+            else (vectors @ right).toarray()
+        at = np.arange(stop - start)
+        diag[start:stop] = block[at, at + start]
+        for gm, mask in zip(sums, masks, strict=True):
+            gm[start:stop] = block @ mask
+        inner = at + start + 1 < n  # G[i, i + 1], then G[i, i - 1]: the whole's order
+        neighbours[start:stop][inner] += block[at[inner], at[inner] + start + 1]
+        inner = at + start > 0
+        neighbours[start:stop][inner] += block[at[inner], at[inner] + start - 1]
+        best[start:stop] = _best_other(block, start)
+    return diag, sums, neighbours, best
 
 
 def _block_gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> sp.csr_matrix:
@@ -417,12 +460,14 @@ def _block_gram(vectors: sp.csr_matrix, doc_of: np.ndarray) -> sp.csr_matrix:
     return gram
 
 
-def _best_other(gram: np.ndarray | sp.csr_matrix) -> np.ndarray:
+def _best_other(gram: np.ndarray | sp.csr_matrix, first_row: int = 0) -> np.ndarray:
     """Each row's largest entry off the diagonal; 0 when there is none (a document of one
-    paragraph), and never below 0, as tf-idf is never negative. A dense ``gram`` has its
-    diagonal zeroed in place (its last use: a copy was a page's largest array)."""
+    paragraph), and never below 0, as tf-idf is never negative. A dense ``gram`` (rows
+    ``first_row`` on of the matrix) has its diagonal zeroed in place (its last use: a
+    copy was a page's largest array)."""
     if not sp.issparse(gram):
-        np.fill_diagonal(gram, 0.0)
+        rows = np.arange(gram.shape[0])
+        gram[rows, rows + first_row] = 0.0
         return gram.max(axis=1) if len(gram) else np.zeros(0)
     n = gram.shape[0]
     on_diagonal = gram.indices == np.repeat(np.arange(n), np.diff(gram.indptr))
@@ -451,16 +496,16 @@ def container_fit(rows: Sequence[Row], word_counts: np.ndarray | None = None) ->
     return out
 
 
-def _cos_to_sum(gram: np.ndarray | sp.csr_matrix, diag: np.ndarray,
-                doc_of: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+def _cos_to_sum(gm: np.ndarray, diag: np.ndarray, doc_of: np.ndarray | None,
+                mask: np.ndarray) -> np.ndarray:
     """Cosine of each vector with the sum of the masked vectors of its document other
     than itself.
 
-    All from the documents' Gram matrix (``doc_of``: each row's document, None for one
-    document), so no dense paragraph-by-vocabulary matrix is ever built: |sum of the
-    others|^2 is the document's masked total less the row's own share.
+    All from the documents' Gram matrix G (``gm``: ``G @ mask``; ``diag``: its diagonal;
+    ``doc_of``: each row's document, None for one document), so no dense
+    paragraph-by-vocabulary matrix is ever built: |sum of the others|^2 is the
+    document's masked total less the row's own share.
     """
-    gm = gram @ mask
     dot = gm - mask * diag
     total = mask @ gm if doc_of is None else np.bincount(doc_of, weights=mask * gm)[doc_of]
     other_sq = np.maximum(total - 2 * mask * gm + mask * mask * diag, 0.0)

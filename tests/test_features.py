@@ -76,6 +76,29 @@ def test_topical_fit_of_a_batch_is_each_document_alone(monkeypatch):
     assert expected[:len(docs[0]), 0].max() > 0.1
 
 
+def test_a_long_documents_gram_matrix_by_blocks_of_rows_gives_the_same_floats(
+        monkeypatch, seeds):
+    """A document past ``_WHOLE_GRAM_ROWS`` paragraphs has its Gram matrix made a block of
+    rows at a time, blocks that end anywhere (one row, a neighbour's pair cut in two):
+    alone, the columns the whole matrix gives (up to BLAS's order of adding); in a batch
+    with other documents, it goes alone, and the batch's columns are each document's."""
+    docs = [s.document for s in seeds.values()]
+    big = max(docs, key=len)
+    fitted = ParagraphFeatures(min_df=1).fit(rows_of(docs))
+    alone = rows_of([big])
+    whole = features.topical_fit(alone, _topic(fitted, alone))
+    assert whole[:, features.TOPIC_NAMES.index("best similarity to another paragraph")].any()
+    rows = rows_of([docs[0], big, *docs[1:3]])
+    batch = features.topical_fit(rows, _topic(fitted, rows))
+    monkeypatch.setattr(features, "_WHOLE_GRAM_ROWS", len(big) - 1)
+    for block in (1, 3 * len(big), 7 * len(big)):
+        monkeypatch.setattr(features, "_GRAM_BLOCK", block)
+        assert np.allclose(features.topical_fit(alone, _topic(fitted, alone)), whole,
+                           rtol=0, atol=1e-12)
+        assert np.allclose(features.topical_fit(rows, _topic(fitted, rows)), batch,
+                           rtol=0, atol=1e-12)
+
+
 def _topic(fitted, rows):
     from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
