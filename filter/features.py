@@ -431,16 +431,16 @@ def _dense_gram_summaries(vectors: sp.csr_matrix, masks: Sequence[np.ndarray]
     right = vectors.T.tocsr()
     for start in range(0, n, step):
         stop = min(n, start + step)
-        block = (vectors[start:stop] @ right).toarray() if step < n \
-            else (vectors @ right).toarray()
+        rows = vectors if step >= n else vectors[start:stop]  # whole: no copy of V
+        block = (rows @ right).toarray()
         at = np.arange(stop - start)
-        diag[start:stop] = block[at, at + start]
+        column = at + start  # each row's own column: the diagonal
+        diag[start:stop] = block[at, column]
         for gm, mask in zip(sums, masks, strict=True):
             gm[start:stop] = block @ mask
-        inner = at + start + 1 < n  # G[i, i + 1], then G[i, i - 1]: the whole's order
-        neighbours[start:stop][inner] += block[at[inner], at[inner] + start + 1]
-        inner = at + start > 0
-        neighbours[start:stop][inner] += block[at[inner], at[inner] + start - 1]
+        for step_to in (1, -1):  # G[i, i + 1], then G[i, i - 1]: the whole's order
+            inner = (column + step_to >= 0) & (column + step_to < n)
+            neighbours[start:stop][inner] += block[at[inner], column[inner] + step_to]
         best[start:stop] = _best_other(block, start)
     return diag, sums, neighbours, best
 
