@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from filter.document import Separator
 from filter.errors import AnnotationError
 from filter.labels import LABELS, Label
-from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE, FALLBACK_FLOOR
+from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE, FALLBACK_FLOOR, THIN_WORDS
 from filter.seedfile import format_text, parse_text
 
 from .settings import Settings
@@ -235,6 +235,7 @@ def _page(settings: Settings) -> str:
         "default_keep": ",".join(sorted(k.value for k in DEFAULT_KEEP)),
         "default_min_confidence": str(DEFAULT_MIN_CONFIDENCE),
         "fallback_floor": repr(FALLBACK_FLOOR),
+        "thin_words": str(THIN_WORDS),
     }
     page = _static("index.html")
     for key, value in values.items():

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from filter import Label, Policy
+from filter.policy import THIN_WORDS
 from filter.policy import repeat_key as _fold
 
 # columns: body, boilerplate, transcript, promo
@@ -126,6 +127,33 @@ def test_the_fallback_keeps_a_run_once_and_not_pure_chrome():
     assert kept == [True, True, False, False, False] and labels[2] is Label.BOILERPLATE
     chrome = np.array([[0.09, 0.91, 0.0, 0.0], [0.01, 0.99, 0.0, 0.0]])
     assert Policy().decide(["Share post:", "LEAVE A REPLY"], chrome)[1] == [False, False]
+
+
+def test_a_thin_document_is_topped_up_from_its_most_wanted_stretch():
+    # A page that kept two archive links while its article, merged with the byline into
+    # one block, sat just under the threshold.
+    article = "05/10/2018 - Published by the desk. " + "The story goes on. " * 40
+    texts = ["Menu", "February (109)", "March (92)", "Story title", article, "Footer"]
+    proba = np.array([[0.01, 0.99, 0.0, 0.0], [0.51, 0.49, 0.0, 0.0], [0.50, 0.47, 0.0, 0.03],
+                      [0.09, 0.91, 0.0, 0.0], [0.46, 0.47, 0.0, 0.07], [0.01, 0.99, 0.0, 0.0]])
+    _, kept = Policy().decide(texts, proba)
+    assert kept == [False, True, True, False, True, False]
+    assert Policy(never_empty=False).decide(texts, proba)[1] == [False, True, True, False,
+                                                                 False, False]
+    # Enough kept words: nothing is added, however doubted the rest.
+    texts[1] = "February " * THIN_WORDS
+    assert Policy().decide(texts, proba)[1] == [False, True, True, False, False, False]
+
+
+def test_topping_up_a_short_document_leaves_the_chrome_between_its_lines():
+    # Without the half-the-best bar the stretch would bring back both chrome lines.
+    texts = ["Home > Health", "A headline the model doubted, and a longer one here",
+             "Listen to this article", "6 min read",
+             "A lede the model doubted too, with a few more words in it."]
+    proba = np.array([[0.0, 1.0, 0.0, 0.0], [0.45, 0.55, 0.0, 0.0], [0.01, 0.99, 0.0, 0.0],
+                      [0.0, 1.0, 0.0, 0.0], [0.48, 0.52, 0.0, 0.0]])
+    _, kept = Policy().decide(texts, proba)
+    assert kept == [False, True, False, False, True]
 
 
 def test_a_document_with_something_kept_is_left_as_it_is():

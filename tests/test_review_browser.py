@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from filter import LABELS, Policy
+from filter.policy import THIN_WORDS
 from training.annotations import LabeledDocument, load_file
 
 from .test_service_e2e import Server, connect, free_port, server_env, stop, wait_ready
@@ -388,28 +389,35 @@ def _has(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){name}(\s|$)")
 
 
-def test_page_decides_kept_exactly_as_the_library_does_when_nothing_would_be_kept(page):
-    """decide() against Policy.decide on documents the threshold empties, where the
-    never-empty rule picks a best stretch by words (and leaves repeats and chrome out)."""
+def test_page_decides_kept_exactly_as_the_library_does_on_thin_documents(page):
+    """decide() against Policy.decide on documents the threshold empties or leaves thin,
+    where the never-empty rule tops up from a best stretch by words (and leaves repeats
+    and chrome out)."""
     rng = np.random.default_rng(7)
+    # The last text alone holds policy.THIN_WORDS words: kept, it leaves nothing to top up.
     words = ["Home", "Story line one here", "story line ONE here", "A much longer "
-             "paragraph that the model doubted, with many words in it.", "Menu", "Share"]
+             "paragraph that the model doubted, with many words in it.", "Menu", "Share",
+             " ".join(["word"] * THIN_WORDS)]
     cases = []
-    for _ in range(150):
+    for _ in range(300):
         n = int(rng.integers(1, 12))
-        proba = rng.dirichlet([0.3, 3.0, 0.3, 0.3], size=n).round(6)
+        # Mostly dropped paragraphs (emptied documents), or a mix (thin ones).
+        alpha = [0.3, 3.0, 0.3, 0.3] if rng.random() < 0.6 else [1.5, 1.5, 0.3, 0.3]
+        proba = rng.dirichlet(alpha, size=n).round(6)
         keep = [label for label in LABELS if rng.random() < 0.3] or ["body"]
         cases.append(([str(rng.choice(words)) for _ in range(n)], proba, keep,
                       float(rng.choice([0.5, 0.9]))))
-    fell_back = 0
+    fell_back = topped_up = 0
     for texts, proba, keep, min_confidence in cases:
         policy = Policy.build(keep=keep, min_confidence=min_confidence)
         _, kept = policy.decide(texts, proba)
         _, plain = Policy(policy.keep, min_confidence, never_empty=False).decide(texts, proba)
         fell_back += kept != plain
+        topped_up += kept != plain and any(plain)
         scores = [dict(zip(LABELS, row, strict=True)) for row in proba.tolist()]
         shown_kept = page.evaluate(
             "([t, s, k, m]) => decide(t, s, new Set(k), m).map(d => d.kept)",
             [texts, scores, keep, min_confidence])
         assert shown_kept == kept, (texts, proba.tolist(), keep, min_confidence)
-    assert fell_back >= 20  # the rule was exercised, not only the plain threshold
+    # The rule was exercised, not only the plain threshold, on thin documents too.
+    assert fell_back >= 40 and topped_up >= 5, (fell_back, topped_up)

@@ -68,6 +68,26 @@ function bestStretch(texts, mass) {
   return [first, last];
 }
 
+// policy.thin_fallback (never_empty): when the kept paragraphs hold fewer than
+// policy.THIN_WORDS words and something is at least policy.FALLBACK_FLOOR likely wanted
+// (the server's values), the paragraphs of the most wanted stretch that are at least half
+// as wanted as the best one.
+function thinFallback(texts, kept, masses) {
+  const enough = Number(page.thinWords);
+  let words = 0;
+  for (let k = 0; k < texts.length; k++) {
+    if (kept[k]) words += pyWords(texts[k]).length;
+    if (words >= enough) return [];
+  }
+  if (!texts.length) return [];
+  const top = Math.max(...masses);
+  if (top < Number(page.fallbackFloor)) return [];
+  const [first, last] = bestStretch(texts, masses);
+  const added = [];
+  for (let k = first; k <= last; k++) if (masses[k] >= top / 2) added.push(k);
+  return added;
+}
+
 // Policy.decide: [{label, kept, repeat}] for every paragraph.
 function decide(texts, scores, keep, minConfidence) {
   const masses = [];
@@ -81,12 +101,8 @@ function decide(texts, scores, keep, minConfidence) {
     const kept = keep.has(label) || minConfidence >= 1 || 1.0 - mass < minConfidence;
     return { label, kept, repeat: false };
   });
-  // never_empty: a document nothing of which is kept keeps its most wanted stretch, when
-  // something in it is at least policy.FALLBACK_FLOOR (the server's) likely wanted.
-  const floor = Number(page.fallbackFloor);
-  if (texts.length && !decisions.some((d) => d.kept) && Math.max(...masses) >= floor) {
-    const [first, last] = bestStretch(texts, masses);
-    for (let k = first; k <= last; k++) decisions[k].kept = true;
+  for (const k of thinFallback(texts, decisions.map((d) => d.kept), masses)) {
+    decisions[k].kept = true;
   }
   for (const k of repeatedStretch(texts.map(fold), decisions.map((d) => d.kept))) {
     decisions[k] = { label: "boilerplate", kept: keep.has("boilerplate"), repeat: true };
