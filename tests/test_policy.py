@@ -145,6 +145,17 @@ def test_a_thin_document_is_topped_up_from_its_most_wanted_stretch():
     assert Policy().decide(texts, proba)[1] == [False, True, True, False, False, False]
 
 
+def test_a_document_thin_once_its_printed_twice_stretch_is_dropped_is_topped_up():
+    one, two = "A kept line of the story. " * 6, "Another kept line of it. " * 6
+    doubted = "The article the model doubted, merged into a single block. " * 5
+    texts = [one, two, doubted, one, two]  # 120 kept words, 60 once the copy goes
+    proba = np.array([[0.9, 0.1, 0.0, 0.0]] * 2 + [[0.45, 0.55, 0.0, 0.0]]
+                     + [[0.9, 0.1, 0.0, 0.0]] * 2)
+    labels, kept = Policy().decide(texts, proba)
+    assert kept == [True, True, True, False, False]
+    assert labels[3:] == [Label.BOILERPLATE] * 2
+
+
 def test_topping_up_a_short_document_leaves_the_chrome_between_its_lines():
     # Without the half-the-best bar the stretch would bring back both chrome lines.
     texts = ["Home > Health", "A headline the model doubted, and a longer one here",

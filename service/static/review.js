@@ -101,10 +101,21 @@ function decide(texts, scores, keep, minConfidence) {
     const kept = keep.has(label) || minConfidence >= 1 || 1.0 - mass < minConfidence;
     return { label, kept, repeat: false };
   });
-  for (const k of thinFallback(texts, decisions.map((d) => d.kept), masses)) {
-    decisions[k].kept = true;
+  const keys = texts.map(fold);
+  const kept = decisions.map((d) => d.kept);
+  let repeats = repeatedStretch(keys, kept);
+  // The words that will come out count: a copy the repeat rule drops does not.
+  const left = kept.slice();
+  for (const k of repeats) left[k] = false;
+  const added = thinFallback(texts, left, masses);
+  if (added.length) {
+    for (const k of added) {
+      decisions[k].kept = true;
+      kept[k] = true;
+    }
+    repeats = repeatedStretch(keys, kept);
   }
-  for (const k of repeatedStretch(texts.map(fold), decisions.map((d) => d.kept))) {
+  for (const k of repeats) {
     decisions[k] = { label: "boilerplate", kept: keep.has("boilerplate"), repeat: true };
   }
   return decisions;
