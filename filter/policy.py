@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,25 +101,19 @@ class Policy:
         labels = [_LABEL_OF[top] for top in best]
         kept = [keeps_label[top] or 1.0 - mass < min_confidence
                 for top, mass in zip(best, kept_mass, strict=True)]
-        repeats: list[int] = []
-        if self.drop_repeats:
-            if keys is None:
-                keys = [repeat_key(text) for text in texts]
-            repeats = repeated_stretch(keys, kept)
+        if self.drop_repeats and keys is None:
+            keys = [repeat_key(text) for text in texts]
+
+        def copies() -> list[int]:
+            return repeated_stretch(keys, kept) if self.drop_repeats else []
+
+        repeats = copies()
         if self.never_empty and texts:
-            # The words that will come out count: a page whose only kept text is printed
-            # twice is thin once the copy goes.
-            left = kept
-            if repeats:
-                left = kept.copy()
-                for k in repeats:
-                    left[k] = False
-            added = thin_fallback(texts, left, kept_mass)
+            added = thin_fallback(texts, kept, kept_mass, repeats)
             if added:
                 for k in added:
                     kept[k] = True
-                if self.drop_repeats:  # so that a stretch it keeps is kept once too
-                    repeats = repeated_stretch(keys, kept)
+                repeats = copies()  # so that a stretch it adds is kept once too
         # The rule only drops a copy of something kept, so it cannot empty a document.
         for k in repeats:
             labels[k] = Label.BOILERPLATE
@@ -152,14 +146,17 @@ def repeated_stretch(keys: Sequence[str], kept: Sequence[bool]) -> list[int]:
     return dropped
 
 
-def thin_fallback(texts: Sequence[str], kept: Sequence[bool],
-                  wanted: Sequence[float]) -> list[int]:
-    """The paragraphs ``never_empty`` adds: none while the kept ones hold ``THIN_WORDS``
-    words or nothing is ``FALLBACK_FLOOR`` likely wanted; else those of ``best_stretch``
-    at least half as ``wanted`` as the document's most wanted paragraph."""
+def thin_fallback(texts: Sequence[str], kept: Sequence[bool], wanted: Sequence[float],
+                  dropped: Collection[int] = ()) -> list[int]:
+    """The paragraphs ``never_empty`` adds: none while the kept ones, less the copies the
+    repeat rule drops (``dropped``: a page whose only kept text is printed twice is thin
+    once the copy goes), hold ``THIN_WORDS`` words, or while nothing is
+    ``FALLBACK_FLOOR`` likely wanted; else those of ``best_stretch`` at least half as
+    ``wanted`` as the document's most wanted paragraph."""
+    skip = set(dropped)
     words = 0
-    for text, keep in zip(texts, kept, strict=True):
-        if keep:
+    for k, (text, keep) in enumerate(zip(texts, kept, strict=True)):
+        if keep and k not in skip:
             words += len(text.split())
             if words >= THIN_WORDS:  # most documents: a few paragraphs in
                 return []

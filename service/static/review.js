@@ -68,18 +68,19 @@ function bestStretch(texts, mass) {
   return [first, last];
 }
 
-// policy.thin_fallback (never_empty): when the kept paragraphs hold fewer than
-// policy.THIN_WORDS words and something is at least policy.FALLBACK_FLOOR likely wanted
+// policy.thin_fallback (never_empty): when the kept paragraphs, less the repeat rule's
+// copies (dropped), hold fewer than policy.THIN_WORDS words and something is at least policy.FALLBACK_FLOOR likely wanted
 // (the server's values), the paragraphs of the most wanted stretch that are at least half
 // as wanted as the best one.
-function thinFallback(texts, kept, masses) {
+function thinFallback(texts, kept, masses, dropped) {
   const enough = Number(page.thinWords);
+  const skip = new Set(dropped);
   let words = 0;
   for (let k = 0; k < texts.length; k++) {
-    if (kept[k]) words += pyWords(texts[k]).length;
+    if (kept[k] && !skip.has(k)) words += pyWords(texts[k]).length;
     if (words >= enough) return [];
   }
-  if (!texts.length) return [];
+  // An empty document's top is -Infinity, under any floor.
   const top = Math.max(...masses);
   if (top < Number(page.fallbackFloor)) return [];
   const [first, last] = bestStretch(texts, masses);
@@ -104,10 +105,7 @@ function decide(texts, scores, keep, minConfidence) {
   const keys = texts.map(fold);
   const kept = decisions.map((d) => d.kept);
   let repeats = repeatedStretch(keys, kept);
-  // The words that will come out count: a copy the repeat rule drops does not.
-  const left = kept.slice();
-  for (const k of repeats) left[k] = false;
-  const added = thinFallback(texts, left, masses);
+  const added = thinFallback(texts, kept, masses, repeats);
   if (added.length) {
     for (const k of added) {
       decisions[k].kept = true;
