@@ -63,11 +63,12 @@ cdef object _paragraph_of(list pieces, Py_ssize_t link_chars, Py_ssize_t emphasi
     the Python call: that call was a quarter of the walk."""
     cdef str text
     cdef Py_ssize_t plain
-    text, plain = block_text("".join(pieces))
+    cdef str joined = "".join(pieces)
+    if not PyUnicode_IS_ASCII(joined):
+        joined = _compose(joined)
+    text, plain = block_text(joined)
     if not text:
         return None
-    if not PyUnicode_IS_ASCII(text):
-        text = _compose(text)
     if plain == 0:
         plain = 1
     cdef double link = <double>link_chars / <double>plain

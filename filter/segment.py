@@ -43,12 +43,20 @@ def detect_format(raw: str) -> Format:
     return Format.HTML if len(_HTML_TAG.findall(head)) >= _HTML_TAGS_NEEDED else Format.TEXT
 
 
+_SOFT_HYPHEN = "\u00ad"
+
+
 def composed(text: str) -> str:
-    """``text`` in Unicode's composed form (NFC), the form trafilatura's output and the
-    corpora's snippets are in: written decomposed (u and a combining diaeresis), "ü" splits
-    a word into two ``\\w`` tokens and matches no snippet or search typed composed. ASCII
-    (O(1) to tell) is composed already."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    """``text`` in Unicode's composed form (NFC) and without soft hyphens, the form
+    trafilatura's output and the corpora's snippets are in. Written decomposed (u and a
+    combining diaeresis), "ü" splits a word into two ``\\w`` tokens and matches no snippet
+    or search typed composed. A soft hyphen (U+00AD) is an invisible hint where a line may
+    break; German sites put one in every long word ("Mag\\xadda\\xadle\\xadner"), and kept,
+    it cuts each such word into pieces for the model, a search and a reader's copy and
+    paste alike. ASCII (O(1) to tell) has neither."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text.replace(_SOFT_HYPHEN, ""))
 
 
 def segment(raw: str, fmt: Format | str | None = None) -> Document:
@@ -134,9 +142,12 @@ def segment_text(raw: str) -> Document:
 
 # --- HTML -------------------------------------------------------------------------
 
-# Never visible text.
+# Never visible text; and ruby's pronunciation guide (rt, with the rp parentheses for
+# browsers without ruby), printed small above CJK words: read in line, it cuts the
+# sentence, "虐待<rt>ぎゃくたい</rt>" coming out as "虐待ぎゃくたい".
 SKIP_TAGS = frozenset(
-    "head script style noscript template svg iframe canvas select object embed math".split()
+    "head script style noscript template svg iframe canvas select object embed math rt rp"
+    .split()
 )
 BLOCK_TAGS = frozenset(
     """p h1 h2 h3 h4 h5 h6 li blockquote pre td th dt dd figcaption caption div section
@@ -284,14 +295,14 @@ def _paragraph_of(pieces: list[str], link_chars: int, emphasis_chars: int, index
                   ancestor_classes: tuple[str, ...]) -> Paragraph | None:
     """The paragraph a block's gathered text makes (None when it is only white space):
     the Python walk's, and the reference for the compiled walk's (``fastwalk``)."""
-    joined = "".join(pieces)
+    # Each block's text rather than the page: the markup is most of a page's characters
+    # (composing a 150 KB page took 0.3 ms, a twentieth of scoring it). Before the white
+    # space is collapsed, so that a soft hyphen standing alone leaves no double space.
+    joined = composed("".join(pieces))
     text, plain = (_block_text_python(joined) if fastwalk is None
                    else fastwalk.block_text(joined))
     if not text:
         return None
-    # Each block's text rather than the page: the markup is most of a page's characters
-    # (composing a 150 KB page took 0.3 ms, a twentieth of scoring it).
-    text = composed(text)
     plain = plain or 1
     return Paragraph(text, index, tag, min(1.0, link_chars / plain),
                      min(1.0, emphasis_chars / plain), depth, classes, ancestor_classes)

@@ -64,6 +64,22 @@ def test_decomposed_text_comes_out_composed_in_both_formats():
     assert texts(segment_html(html)) == [composed, "M\u00e1s"]
 
 
+def test_soft_hyphens_are_taken_out_in_both_formats():
+    # As a German site writes its long words; "&shy;" alone leaves no block and no double
+    # space behind.
+    assert texts(segment_text("Mag\u00adda\u00adle\u00adner Wein\n\u00ad\n\nNext")) == [
+        "Magdalener Wein", "Next"]
+    html = ("<html><body><p>Mag&shy;da&shy;le\u00adner &shy; Wein</p><p>&shy;</p>"
+            "<p>Next</p></body></html>")
+    assert texts(segment_html(html)) == ["Magdalener Wein", "Next"]
+
+
+def test_ruby_pronunciation_guides_stay_out_of_the_sentence():
+    html = ("<html><body><p>親が<ruby>虐待<rp>(</rp><rt>ぎゃくたい</rt><rp>)</rp></ruby>"
+            "をした</p></body></html>")
+    assert texts(segment_html(html)) == ["親が虐待をした"]
+
+
 def test_empty_and_blank_input_make_no_paragraphs():
     assert len(segment_text("")) == 0
     assert len(segment_text(" \n\n \n")) == 0
