@@ -273,8 +273,42 @@ def _parse(html: str) -> etree._Element | None:
         return None
     if root is None:
         return None
+    if _STREAM_MARK in html:
+        _place_streamed(root)
     body = root.find("body")
     return body if body is not None else root
+
+
+# React's streamed server rendering sends a page's late parts, often the whole article, at
+# the end of <body> in <div hidden id="S:N">; a script of the page moves each in place of
+# its <template id="B:N"> and removes the fallback after it, up to the <!--/$--> marker. A
+# reader sees that text, and 14 of wcxb's 790 pages keep their article only there.
+_STREAM_MARK = 'id="S:'
+_STREAMED = etree.XPath('//div[@hidden][starts-with(@id, "S:")]')
+_BOUNDARY_END = "/$"
+
+
+def _place_streamed(root: etree._Element) -> None:
+    """Each streamed segment made visible, in its placeholder's place when the page has it."""
+    placeholders = {el.get("id"): el for el in root.iter("template")
+                    if (el.get("id") or "").startswith("B:")}
+    for streamed in _STREAMED(root):
+        del streamed.attrib["hidden"]
+        placeholder = placeholders.get("B:" + streamed.get("id")[2:])
+        parent = None if placeholder is None else placeholder.getparent()
+        if parent is None:
+            continue
+        fallback: list[etree._Element] = []
+        for sibling in placeholder.itersiblings():
+            if sibling.tag is etree.Comment and sibling.text == _BOUNDARY_END:
+                for el in fallback:  # with its tail, the fallback's text too
+                    parent.remove(el)
+                streamed.tail = None
+                break
+            fallback.append(sibling)
+        else:  # no end marker: the siblings and the text after it are the page's
+            streamed.tail = placeholder.tail
+        parent.replace(placeholder, streamed)
 
 
 # (paragraph, block element, its text's source elements): one block with text.

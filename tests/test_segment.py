@@ -80,6 +80,26 @@ def test_ruby_pronunciation_guides_stay_out_of_the_sentence():
     assert texts(segment_html(html)) == ["親が虐待をした"]
 
 
+def test_a_streamed_react_segment_is_read_in_its_placeholders_place():
+    # React's streamed rendering: the article comes last, hidden, and the page's script
+    # swaps it for the placeholder and the fallback after it ("Loading").
+    html = ('<html><body><h1>Title</h1><!--$?--><template id="B:0"></template>Loading'
+            '<p>Loading the story</p>still<!--/$-->After<footer>Footer links</footer>'
+            '<div hidden id="S:0"><p>The article.</p><p>More of it.</p></div>'
+            '<script>$RC("B:0","S:0")</script></body></html>')
+    assert texts(segment_html(html)) == ["Title", "The article.", "More of it.", "After",
+                                         "Footer links"]
+
+
+def test_a_streamed_segment_without_its_markers_is_still_read():
+    # No end marker: what follows the placeholder is the page's own, kept in order; no
+    # placeholder: the segment is read where it stands. Other hidden blocks stay hidden.
+    html = ('<html><body><h1>Title</h1><template id="B:0"></template>Tail<p>Next</p>'
+            '<div hidden id="S:0"><p>Placed.</p></div><div hidden id="S:7"><p>Late.</p></div>'
+            '<div hidden><p>Never.</p></div></body></html>')
+    assert texts(segment_html(html)) == ["Title", "Placed.", "Tail", "Next", "Late."]
+
+
 def test_empty_and_blank_input_make_no_paragraphs():
     assert len(segment_text("")) == 0
     assert len(segment_text(" \n\n \n")) == 0
