@@ -266,6 +266,7 @@ def _parse(html: str) -> etree._Element | None:
     etree's HTML parser, not lxml.html's: the same tree, without the per-element class
     lookup of lxml.html. Bytes, not str, so an XML declaration in the text is no error.
     """
+    html = _without_early_end(html)
     try:
         root = etree.fromstring(html.encode("utf-8", "replace"),
                                 parser=etree.HTMLParser(encoding="utf-8"))
@@ -277,6 +278,21 @@ def _parse(html: str) -> etree._Element | None:
         _place_streamed(root)
     body = root.find("body")
     return body if body is not None else root
+
+
+# libxml2 ends the document at its first </html> and puts what follows </body> outside
+# <body>; a browser reads both into the body. Some themes close both in their header
+# template and print the article after them. Spelled out rather than re.IGNORECASE, which
+# scanned a page at half the speed.
+_DOCUMENT_END = re.compile(r"</(?:[bB][oO][dD][yY]|[hH][tT][mM][lL])\s*>")
+
+
+def _without_early_end(html: str) -> str:
+    """``html`` without its </body> and </html> tags when the page goes on after the first."""
+    first = _DOCUMENT_END.search(html)
+    if first is None or not _DOCUMENT_END.sub("", html[first.end():]).strip():
+        return html
+    return _DOCUMENT_END.sub("", html)
 
 
 # React's streamed server rendering sends a page's late parts, often the whole article, at

@@ -100,6 +100,14 @@ def test_a_streamed_segment_without_its_markers_is_still_read():
     assert texts(segment_html(html)) == ["Title", "Placed.", "Tail", "Next", "Late."]
 
 
+def test_a_page_that_closes_body_and_html_early_is_read_to_its_end():
+    # As a theme's header template does; a browser reads what follows into the body.
+    html = ("<html><body><nav>Menu</nav></body></html>\n<div><h1>Title</h1>"
+            "<p>The article.</p></div></BODY></HTML>")
+    assert texts(segment_html(html)) == ["Menu", "Title", "The article."]
+    assert texts(segment_html("<html><body><p>a</p></body></html>\n<!-- cached -->\n")) == ["a"]
+
+
 def test_empty_and_blank_input_make_no_paragraphs():
     assert len(segment_text("")) == 0
     assert len(segment_text(" \n\n \n")) == 0
