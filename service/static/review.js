@@ -69,9 +69,9 @@ function bestStretch(texts, mass) {
 }
 
 // policy.thin_fallback (never_empty): when the kept paragraphs, less the repeat rule's
-// copies (dropped), hold fewer than policy.THIN_WORDS words and something is at least policy.FALLBACK_FLOOR likely wanted
-// (the server's values), the paragraphs of the most wanted stretch that are at least half
-// as wanted as the best one.
+// copies (dropped), hold fewer than policy.THIN_WORDS words and something is at least
+// policy.FALLBACK_FLOOR likely wanted (the server's values), the paragraphs of the most
+// wanted stretch that are at least half as wanted as the best one.
 function thinFallback(texts, kept, masses, dropped) {
   const enough = Number(page.thinWords);
   const skip = new Set(dropped);
