@@ -80,18 +80,23 @@ cdef inline bint _is_word(Py_UCS4 c):
     return _bits(c) & WORD
 
 
+cdef inline bint _is_cjk(Py_UCS4 c):
+    """Han or kana (``shape.CJK``): a word of its own, since Chinese and Japanese put no
+    spaces between words."""
+    return c >= 0x3040 and (c <= 0x30FF or 0x3400 <= c <= 0x4DBF or 0x4E00 <= c <= 0x9FFF
+                            or 0xF900 <= c <= 0xFAFF)
+
+
 cdef struct Counts:
     Py_ssize_t words, caps, stops, in_words, upper, alpha, digits, punct
 
 
 cdef int _count(str text, object stop, Py_ssize_t longest_stop, Counts* out) except -1:
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start = -1, length, j
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, start = -1
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
     cdef Py_UCS4 c
     cdef bint ascii_word = True
-    cdef char buf[64]
-    cdef unsigned int code
     cdef unsigned char bits
     out.words = out.caps = out.stops = out.in_words = 0
     out.upper = out.alpha = out.digits = out.punct = 0
@@ -107,29 +112,40 @@ cdef int _count(str text, object stop, Py_ssize_t longest_stop, Counts* out) exc
                 out.digits += 1
             elif not bits & (ALNUM | SPACE):
                 out.punct += 1
-        if bits & WORD:
+        if bits & WORD and not _is_cjk(c):
             if start < 0:
                 start, ascii_word = i, True
             if c >= 128:
                 ascii_word = False
             continue
-        if start < 0:
-            continue
-        length = i - start
-        out.words += 1
-        out.in_words += length
-        if _bits(PyUnicode_READ(kind, data, start)) & UPPER:
-            out.caps += 1
-        if length <= longest_stop:
-            if ascii_word and length < 64:
-                for j in range(length):
-                    code = <unsigned int>PyUnicode_READ(kind, data, start + j)
-                    buf[j] = <char>(code + 32 if 65 <= code <= 90 else code)  # A-Z
-                if PyUnicode_DecodeASCII(buf, length, NULL) in stop:
-                    out.stops += 1
-            elif PyUnicode_Substring(text, start, i).lower() in stop:
+        if start >= 0:
+            _close_word(text, kind, data, start, i, ascii_word, stop, longest_stop, out)
+            start = -1
+        if bits & WORD:  # a Han or kana character: a word of one character
+            _close_word(text, kind, data, i, i + 1, False, stop, longest_stop, out)
+    return 0
+
+
+cdef int _close_word(str text, int kind, void* data, Py_ssize_t start, Py_ssize_t end,
+                     bint ascii_word, object stop, Py_ssize_t longest_stop,
+                     Counts* out) except -1:
+    """Counts the word ``text[start:end]`` into ``out``."""
+    cdef Py_ssize_t length = end - start, j
+    cdef char buf[64]
+    cdef unsigned int code
+    out.words += 1
+    out.in_words += length
+    if _bits(PyUnicode_READ(kind, data, start)) & UPPER:
+        out.caps += 1
+    if length <= longest_stop:
+        if ascii_word and length < 64:
+            for j in range(length):
+                code = <unsigned int>PyUnicode_READ(kind, data, start + j)
+                buf[j] = <char>(code + 32 if 65 <= code <= 90 else code)  # A-Z
+            if PyUnicode_DecodeASCII(buf, length, NULL) in stop:
                 out.stops += 1
-        start = -1
+        elif PyUnicode_Substring(text, start, end).lower() in stop:
+            out.stops += 1
     return 0
 
 
@@ -137,9 +153,9 @@ def word_stats(str text, stop, Py_ssize_t longest_stop):
     """(words, words starting with an upper-case letter, stopwords, characters in words,
     upper-case letters, other letters, digits, punctuation) of ``text``.
 
-    Words are ``\\w+`` runs; a stopword is a word whose ``str.lower`` is in ``stop``,
-    none longer than ``longest_stop`` (lower-casing never shortens a string). A
-    character's class is the first of upper, alpha, digit, alnum, space that holds for
+    Words are ``\\w+`` runs, each Han or kana character a word alone; a stopword is a
+    word whose ``str.lower`` is in ``stop``, none longer than ``longest_stop``
+    (lower-casing never shortens a string). A character's class is the first of upper, alpha, digit, alnum, space that holds for
     it; anything else is punctuation (``shape.char_classes``).
     """
     cdef Counts k
@@ -591,8 +607,8 @@ cdef class GramTable:
         """``row * n_columns + column`` of every uni- and bigram of ``text`` that has a
         column, in no particular order, rows being separated by ``row_end``.
 
-        Tokens are ``\\w+`` runs and the single characters in ``specials``; a bigram is
-        two consecutive tokens of one row.
+        Tokens are ``\\w+`` runs, each Han or kana character alone (``_is_cjk``), and the
+        single characters in ``specials``; a bigram is two consecutive tokens of one row.
         """
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, start
         cdef int kind = PyUnicode_KIND(text)
@@ -613,8 +629,12 @@ cdef class GramTable:
             if _is_word(c):
                 start = i
                 i += 1
-                while i < n and _is_word(PyUnicode_READ(kind, data, i)):
-                    i += 1
+                if not _is_cjk(c):
+                    while i < n:
+                        c = PyUnicode_READ(kind, data, i)
+                        if not _is_word(c) or _is_cjk(c):
+                            break
+                        i += 1
             elif c == row_end:
                 row += 1
                 previous = -1

@@ -22,7 +22,11 @@ try:
 except ImportError:  # not compiled: the Python reference does the same
     fastwords = None
 
-WORD = re.compile(r"\w+", re.UNICODE)
+# Han and kana: Chinese and Japanese put no spaces between words, so each of these
+# characters is a word of its own (as ``fastwords._is_cjk``); Korean writes spaces.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# (?=\w): the block holds punctuation too ("・", "゠"), which is no word.
+WORD = re.compile(rf"[^\W{CJK}]+|(?=\w)[{CJK}]", re.UNICODE)
 SPEAKER = re.compile(
     r"^(?:\*\*|__)?\s*(?:Q|A|[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){0,3})\s*(?:\*\*|__)?\s*:"
     r"\s*(?:\*\*|__)?\s*\S"

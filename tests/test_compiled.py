@@ -196,7 +196,10 @@ def test_a_seed_scores_the_same_through_either_path(filt):
 ODD = ["İ", "K", "ΟΔΟΣ", "ß", "ẞ", "²", "٣", "Ⅻ", "Ⓐ", "é", "é", "中文", "_", "\u00a0",
        "\u2003", "?", "!", ":", "…", "|", "©", "THE", "The", "tHe", "AND", "I", "a", "0",
        "itself", "nevertheless", "NEVERTHELESS", "neverthelesss", "\x00", "-", "'",
-       "don't", "\U0001d400", "\U0001F600", "\t"]
+       "don't", "\U0001d400", "\U0001F600", "\t",
+       # Han and kana are words of one character; the block's punctuation is no word.
+       "日本語のテキスト", "中文abc中", "Kindle書籍", "・", "゠", "ー", "〆", "ｶﾀｶﾅ",
+       "㐀", "豈", "한국어"]
 
 
 def word_stats_both(text):

@@ -1,6 +1,7 @@
 """The whole-call feature builders against plain, one-paragraph-at-a-time references."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filter.document import rows_of
-from filter.features import _tfidf, row_texts
+from filter.features import WORD_PATTERN, _tfidf, row_texts
 from filter.segment import HEADING, LIST_ITEM
 from filter.shape import (
     BOLD_SPEAKER,
@@ -201,3 +202,11 @@ def test_block_columns_are_the_vectorizers_on_real_pages(filt, shared_dir):
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             docs += [segment_html(json.loads(line)["html"]) for line in islice(lines, 40)]
     check_blocks(filt.model.features_.blocks_, docs)
+
+
+def test_each_han_or_kana_character_is_a_word():
+    # Chinese and Japanese put no spaces between words: as one \w+ run, a Japanese
+    # sentence was one or two "words" to the shape columns and no token of the vocabulary.
+    assert WORD.findall("Kindle書籍を読む・ー") == ["Kindle", "書", "籍", "を", "読", "む", "ー"]
+    assert WORD.findall("한국어 단어, ÄÖ_x") == ["한국어", "단어", "ÄÖ_x"]  # Korean writes spaces
+    assert re.findall(WORD_PATTERN, "中文abc中?") == ["中", "文", "abc", "中", "?"]
