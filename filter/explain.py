@@ -49,7 +49,8 @@ class Reason:
         return {"feature": self.feature, "text": self.text, "weight": round(self.weight, 4)}
 
 
-REPEAT = Reason("policy: drop repeats", "repeats a kept stretch of the page word for word "
+REPEAT = Reason("policy: drop repeats", "repeats kept text of the page word for word: a "
+                "stretch printed twice, or one block merging a copy of kept paragraphs "
                 "(dropped by rule, whatever the model says)", 0.0)
 
 

@@ -33,7 +33,17 @@ from starlette.exceptions import HTTPException
 from filter.document import Separator
 from filter.errors import AnnotationError
 from filter.labels import LABELS, Label
-from filter.policy import DEFAULT_KEEP, DEFAULT_MIN_CONFIDENCE, FALLBACK_FLOOR, THIN_WORDS
+from filter.policy import (
+    COPY_CANDIDATES,
+    COPY_SHARE,
+    COPY_SOURCE_WORDS,
+    COPY_SOURCES,
+    COPY_WORDS,
+    DEFAULT_KEEP,
+    DEFAULT_MIN_CONFIDENCE,
+    FALLBACK_FLOOR,
+    THIN_WORDS,
+)
 from filter.seedfile import format_text, parse_text
 
 from .settings import Settings
@@ -236,6 +246,9 @@ def _page(settings: Settings) -> str:
         "default_min_confidence": str(DEFAULT_MIN_CONFIDENCE),
         "fallback_floor": repr(FALLBACK_FLOOR),
         "thin_words": str(THIN_WORDS),
+        "copy_rule": json.dumps({"words": COPY_WORDS, "share": COPY_SHARE,
+                                 "sources": COPY_SOURCES, "source_words": COPY_SOURCE_WORDS,
+                                 "candidates": COPY_CANDIDATES}),
     }
     page = _static("index.html")
     for key, value in values.items():

@@ -181,3 +181,64 @@ def test_a_documents_repeat_keys_are_made_once_and_decide_alike():
     assert doc == Document(doc.paragraphs)  # the cache is no part of the value
     for policy in (Policy(), Policy(min_confidence=0.7), Policy(drop_repeats=False)):
         assert policy.decide(TEXTS, PROBA, keys) == policy.decide(TEXTS, PROBA)
+
+
+# A story of four paragraphs, and a page's hidden metadata dumped as one line after it:
+# title, author, tags, dates, and the story again, joined by spaces.
+STORY = [
+    "The harbour authority reopened the north quay on Monday after a winter of repairs.",
+    "Fishing boats had moored at the south quay since November, two hours further out.",
+    "The repairs cost more than planned because the old piles had rotted below the tide.",
+    "The authority said the quay should now last another forty years with little work.",
+    "Crews worked through the night at low tide to drive the new steel piles into place.",
+    "The fish market beside the quay will open again next week with its full opening hours.",
+    "Skippers welcomed the news but asked for a second crane before the summer season.",
+]
+METADATA = ("North quay reopens\nHarbour desk\nharbour,quay,repairs,fishing\n"
+            "2024-03-04T08:12:00+01:00\n2024-03-04T09:40:00+01:00\n"
+            "https://example.org/images/north-quay.jpg\n500\n250\n")
+
+
+def _merged(story: list[str]) -> str:
+    return METADATA + "  ".join(p.upper() for p in story) + "\nShare this story"
+
+
+def test_a_block_that_merges_a_copy_of_the_kept_paragraphs_is_boilerplate():
+    texts = ["North quay reopens", *STORY, _merged(STORY)]
+    labels, kept = Policy().decide(texts, np.array([BODY] * len(texts)))
+    # Found whatever its white space and case; the paragraphs it copies stay.
+    assert kept == [True] * 8 + [False]
+    assert labels[-1] is Label.BOILERPLATE
+    # Before the story as well as after it, and never when repeats are left to the model.
+    _, kept = Policy().decide([_merged(STORY), *STORY], np.array([BODY] * 8))
+    assert kept == [False] + [True] * 7
+    _, kept = Policy(drop_repeats=False).decide(texts, np.array([BODY] * len(texts)))
+    assert all(kept)
+
+
+def test_a_long_paragraph_is_no_copy_for_holding_a_few_short_ones():
+    # Two paragraphs found in it, most of its words: fewer than COPY_SOURCES.
+    first, second = " ".join(STORY[:3]), " ".join(STORY[3:5])
+    block = " ".join([first, second, *STORY[5:], METADATA])
+    assert len(block.split()) >= 100
+    assert all(Policy().decide([first, second, block], np.array([BODY] * 3))[1])
+    # Table cells and headings are in any long text: a source has COPY_SOURCE_WORDS.
+    cells = [f"Week {k}" for k in range(1, 26)]
+    plan = " ".join(f"In week {k} run easy." for k in range(1, 26))
+    assert all(Policy().decide([*cells, plan], np.array([BODY] * 26))[1])
+    # A copy of what the model dropped is the model's to judge.
+    dropped = np.array([[0.05, 0.9, 0.03, 0.02]] * 7 + [BODY])
+    assert Policy().decide([*STORY, _merged(STORY)], dropped)[1] == [False] * 7 + [True]
+
+
+def test_merged_copies_wants_enough_of_the_block_to_be_copied():
+    from filter.policy import COPY_SHARE, COPY_WORDS, merged_copies
+    keys = [_fold(t) for t in [*STORY, _merged(STORY)]]
+    words = len(keys[-1].split())
+    assert words >= COPY_WORDS
+    assert merged_copies(keys, [True] * 8) == [7]
+    # Padded until the copied paragraphs hold less than COPY_SHARE of its words.
+    copied = sum(len(p.split()) for p in STORY)
+    pad = int(copied / COPY_SHARE) - words + 1
+    assert merged_copies([*keys[:7], keys[7] + " word" * pad], [True] * 8) == []
+    assert merged_copies([*keys[:7], keys[7] + " word" * (pad - 2)], [True] * 8) == [7]

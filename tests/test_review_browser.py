@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from filter import LABELS, Policy
-from filter.policy import THIN_WORDS
+from filter.policy import THIN_WORDS, merged_copies, repeat_key
 from training.annotations import LabeledDocument, load_file
 
 from .test_service_e2e import Server, connect, free_port, server_env, stop, wait_ready
@@ -421,3 +421,34 @@ def test_page_decides_kept_exactly_as_the_library_does_on_thin_documents(page):
         assert shown_kept == kept, (texts, proba.tolist(), keep, min_confidence)
     # The rule was exercised, not only the plain threshold, on thin documents too.
     assert fell_back >= 40 and topped_up >= 5, (fell_back, topped_up)
+
+
+def test_page_drops_merged_copies_exactly_as_the_library_does(page):
+    """decide() against Policy.decide on documents holding a block that merges a copy of
+    some of their paragraphs (policy.merged_copies), in any order, case and spacing."""
+    rng = np.random.default_rng(11)
+    story = [f"Paragraph {k} of the story tells what the council decided on day {k}."
+             for k in range(12)]
+    others = ["Week 1", "Share this", " ".join(["filler"] * 120), "Ends here."]
+    merged = 0
+    for _ in range(200):
+        chosen = [str(p) for p in rng.choice(story, size=int(rng.integers(2, 10)),
+                                             replace=False)]
+        block = ("  ".join(p.upper() if rng.random() < 0.5 else p for p in chosen)
+                 + " tags:council " * int(rng.integers(0, 60)))
+        texts = [*chosen, *rng.choice(others, size=int(rng.integers(0, 3))), block]
+        texts = [texts[k] for k in rng.permutation(len(texts))]
+        proba = rng.dirichlet([3.0, 0.5, 0.3, 0.3], size=len(texts)).round(6)
+        keep = ["body"] if rng.random() < 0.8 else ["body", "boilerplate"]
+        policy = Policy.build(keep=keep)
+        labels, kept = policy.decide(texts, proba)
+        merged += bool(merged_copies([repeat_key(t) for t in texts],
+                                     [bool(p[0] >= 0.5) for p in proba]))
+        scores = [dict(zip(LABELS, row, strict=True)) for row in proba.tolist()]
+        shown = page.evaluate(
+            "([t, s, k, m]) => decide(t, s, new Set(k), m).map(d => [d.label, d.kept])",
+            [texts, scores, keep, 0.5])
+        assert shown == [[str(label), k] for label, k in zip(labels, kept, strict=True)], (
+            texts, proba.tolist(), keep)
+    # The rule was exercised, not only the plain threshold.
+    assert merged >= 40, merged

@@ -104,19 +104,56 @@ function decide(texts, scores, keep, minConfidence) {
   });
   const keys = texts.map(fold);
   const kept = decisions.map((d) => d.kept);
-  let repeats = repeatedStretch(keys, kept);
+  let repeats = copies(keys, kept);
   const added = thinFallback(texts, kept, masses, repeats);
   if (added.length) {
     for (const k of added) {
       decisions[k].kept = true;
       kept[k] = true;
     }
-    repeats = repeatedStretch(keys, kept);
+    repeats = copies(keys, kept);
   }
   for (const k of repeats) {
     decisions[k] = { label: "boilerplate", kept: keep.has("boilerplate"), repeat: true };
   }
   return decisions;
+}
+
+// Policy.decide's copies(): the repeat rule's and the merged-copy rule's paragraphs.
+function copies(keys, kept) {
+  const merged = mergedCopies(keys, kept);
+  const repeated = repeatedStretch(keys, kept);
+  if (!merged.length) return repeated;
+  return [...new Set([...repeated, ...merged])].sort((a, b) => a - b);
+}
+
+// policy.merged_copies: of the COPY_CANDIDATES longest kept paragraphs of COPY_WORDS
+// words or more, those holding whole COPY_SOURCES or more shorter kept paragraphs of
+// COPY_SOURCE_WORDS words or more, which hold COPY_SHARE of its words (the server's
+// values). A key's words are single-spaced, as fold() leaves them.
+function mergedCopies(keys, kept) {
+  const rule = JSON.parse(page.copyRule);
+  const words = keys.map((key) => (key ? key.split(" ").length : 0));
+  // heapq.nlargest over (words, index): the most words first, then the later paragraph.
+  const longest = [];
+  keys.forEach((key, k) => {
+    if (kept[k] && words[k] >= rule.words) longest.push(k);
+  });
+  longest.sort((a, b) => words[b] - words[a] || b - a);
+  const out = [];
+  for (const k of longest.slice(0, rule.candidates)) {
+    let found = 0;
+    let covered = 0;
+    keys.forEach((key, j) => {
+      if (kept[j] && words[j] >= rule.source_words && words[j] < words[k]
+          && keys[k].includes(key)) {
+        found += 1;
+        covered += words[j];
+      }
+    });
+    if (found >= rule.sources && covered >= rule.share * words[k]) out.push(k);
+  }
+  return out.sort((a, b) => a - b);
 }
 
 // policy.repeated_stretch: a paragraph repeating a kept one, with a neighbour that
@@ -326,7 +363,10 @@ function reasonsBox(k) {
         element("span", { className: "w", text: `(${sign}${Math.abs(r.weight).toFixed(2)})` })));
     }
   } else if (d.repeat) {
-    items.push(element("li", { text: "repeats a kept stretch of the page word for word" }));
+    items.push(element("li", {
+      text: "repeats kept text of the page word for word: a stretch printed twice, or one "
+        + "block merging a copy of kept paragraphs",
+    }));
   } else {
     items.push(element("li", { text: "no reasons from this service" }));
   }
