@@ -35,6 +35,7 @@ from filter.errors import AnnotationError
 from filter.labels import LABELS, Label
 from filter.policy import (
     COPY_CANDIDATES,
+    COPY_MAX_WORK,
     COPY_SHARE,
     COPY_SOURCE_WORDS,
     COPY_SOURCES,
@@ -248,7 +249,7 @@ def _page(settings: Settings) -> str:
         "thin_words": str(THIN_WORDS),
         "copy_rule": json.dumps({"words": COPY_WORDS, "share": COPY_SHARE,
                                  "sources": COPY_SOURCES, "source_words": COPY_SOURCE_WORDS,
-                                 "candidates": COPY_CANDIDATES}),
+                                 "candidates": COPY_CANDIDATES, "max_work": COPY_MAX_WORK}),
     }
     page = _static("index.html")
     for key, value in values.items():

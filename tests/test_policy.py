@@ -242,3 +242,14 @@ def test_merged_copies_wants_enough_of_the_block_to_be_copied():
     pad = int(copied / COPY_SHARE) - words + 1
     assert merged_copies([*keys[:7], keys[7] + " word" * pad], [True] * 8) == []
     assert merged_copies([*keys[:7], keys[7] + " word" * (pad - 2)], [True] * 8) == [7]
+
+
+def test_a_candidate_past_the_work_bound_is_not_searched(monkeypatch):
+    from filter import policy
+    keys = [_fold(t) for t in [*STORY, _merged(STORY)]]
+    # Its words times the sources: the kept paragraphs of COPY_SOURCE_WORDS, itself too.
+    work = len(keys[-1].split()) * len(keys)
+    monkeypatch.setattr(policy, "COPY_MAX_WORK", work)
+    assert policy.merged_copies(keys, [True] * 8) == [7]
+    monkeypatch.setattr(policy, "COPY_MAX_WORK", work - 1)
+    assert policy.merged_copies(keys, [True] * 8) == []

@@ -11,6 +11,7 @@ The screenshot goes to the test's folder and to reports/review-page.png.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -423,9 +424,17 @@ def test_page_decides_kept_exactly_as_the_library_does_on_thin_documents(page):
     assert fell_back >= 40 and topped_up >= 5, (fell_back, topped_up)
 
 
-def test_page_drops_merged_copies_exactly_as_the_library_does(page):
+@pytest.mark.parametrize("max_work", [None, 800])
+def test_page_drops_merged_copies_exactly_as_the_library_does(page, monkeypatch, max_work):
     """decide() against Policy.decide on documents holding a block that merges a copy of
-    some of their paragraphs (policy.merged_copies), in any order, case and spacing."""
+    some of their paragraphs (policy.merged_copies), in any order, case and spacing; and
+    with a work bound low enough to skip some of them."""
+    if max_work is not None:
+        from filter import policy as policy_module
+        monkeypatch.setattr(policy_module, "COPY_MAX_WORK", max_work)
+        rule = json.loads(page.evaluate("() => document.body.dataset.copyRule"))
+        page.evaluate("(r) => { document.body.dataset.copyRule = r; }",
+                      json.dumps({**rule, "max_work": max_work}))
     rng = np.random.default_rng(11)
     story = [f"Paragraph {k} of the story tells what the council decided on day {k}."
              for k in range(12)]
@@ -450,5 +459,5 @@ def test_page_drops_merged_copies_exactly_as_the_library_does(page):
             [texts, scores, keep, 0.5])
         assert shown == [[str(label), k] for label, k in zip(labels, kept, strict=True)], (
             texts, proba.tolist(), keep)
-    # The rule was exercised, not only the plain threshold.
-    assert merged >= 40, merged
+    # The rule was exercised, not only the plain threshold; the bound skipped some.
+    assert (merged >= 40) if max_work is None else (10 <= merged <= 40), merged

@@ -130,10 +130,12 @@ function copies(keys, kept) {
 // policy.merged_copies: of the COPY_CANDIDATES longest kept paragraphs of COPY_WORDS
 // words or more, those holding whole COPY_SOURCES or more shorter kept paragraphs of
 // COPY_SOURCE_WORDS words or more, which hold COPY_SHARE of its words (the server's
-// values). A key's words are single-spaced, as fold() leaves them.
+// values); none whose words times the sources pass COPY_MAX_WORK. A key's words are
+// single-spaced, as fold() leaves them.
 function mergedCopies(keys, kept) {
   const rule = JSON.parse(page.copyRule);
   const words = keys.map((key) => (key ? key.split(" ").length : 0));
+  const sources = keys.filter((key, j) => kept[j] && words[j] >= rule.source_words).length;
   // heapq.nlargest over (words, index): the most words first, then the later paragraph.
   const longest = [];
   keys.forEach((key, k) => {
@@ -142,6 +144,7 @@ function mergedCopies(keys, kept) {
   longest.sort((a, b) => words[b] - words[a] || b - a);
   const out = [];
   for (const k of longest.slice(0, rule.candidates)) {
+    if (words[k] * sources > rule.max_work) continue;
     let found = 0;
     let covered = 0;
     keys.forEach((key, j) => {
