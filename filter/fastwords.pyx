@@ -155,8 +155,9 @@ def word_stats(str text, stop, Py_ssize_t longest_stop):
 
     Words are ``\\w+`` runs, each Han or kana character a word alone; a stopword is a
     word whose ``str.lower`` is in ``stop``, none longer than ``longest_stop``
-    (lower-casing never shortens a string). A character's class is the first of upper, alpha, digit, alnum, space that holds for
-    it; anything else is punctuation (``shape.char_classes``).
+    (lower-casing never shortens a string). A character's class is the first of upper,
+    alpha, digit, alnum, space that holds for it; anything else is punctuation
+    (``shape.char_classes``).
     """
     cdef Counts k
     _count(text, stop, longest_stop, &k)

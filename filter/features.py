@@ -25,7 +25,7 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from .containers import CONTAINER_NAMES, container_columns
 from .document import Document, Format, Paragraph, Row
-from .shape import CJK, SHAPE_NAMES, STOP, WORD, shape_table
+from .shape import SHAPE_NAMES, STOP, WORD, shape_table
 
 try:
     from . import fastblocks, fastwords
@@ -519,7 +519,8 @@ def _cos_to_sum(gm: np.ndarray, diag: np.ndarray, doc_of: np.ndarray | None,
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 # Tokens of one character besides the words (question marks, colons, pipes...).
 _SPECIALS = "?!:…|©"
-WORD_PATTERN = rf"(?u)[^\W{CJK}]+|(?=\w)[{CJK}]|[{_SPECIALS}]"
+# The shape columns' words (shape.WORD: each Han or kana character alone) and the specials.
+WORD_PATTERN = rf"(?u){WORD.pattern}|[{_SPECIALS}]"
 
 
 class ParagraphFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -703,7 +704,7 @@ _ROW_END = "\x00"
 _END_COLUMN = -2
 # WORD_PATTERN's matches, and the row end: findall never stops inside a run of word
 # characters, so the pattern's word boundaries always hold and are left out (faster).
-_TOKEN_OR_ROW_END = re.compile(rf"[^\W{CJK}]+|(?=\w)[{CJK}]|[{_SPECIALS}]|\x00")
+_TOKEN_OR_ROW_END = re.compile(rf"{WORD.pattern}|[{_SPECIALS}]|\x00")
 
 
 def _with_row_end(vocab: dict[str, int]) -> dict[str, int]:

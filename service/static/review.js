@@ -135,26 +135,17 @@ function copies(keys, kept) {
 function mergedCopies(keys, kept) {
   const rule = JSON.parse(page.copyRule);
   const words = keys.map((key) => (key ? key.split(" ").length : 0));
-  const sources = keys.filter((key, j) => kept[j] && words[j] >= rule.source_words).length;
+  const at = keys.map((key, k) => k);
+  const sources = at.filter((j) => kept[j] && words[j] >= rule.source_words);
   // heapq.nlargest over (words, index): the most words first, then the later paragraph.
-  const longest = [];
-  keys.forEach((key, k) => {
-    if (kept[k] && words[k] >= rule.words) longest.push(k);
-  });
+  const longest = at.filter((k) => kept[k] && words[k] >= rule.words);
   longest.sort((a, b) => words[b] - words[a] || b - a);
   const out = [];
   for (const k of longest.slice(0, rule.candidates)) {
-    if (words[k] * sources > rule.max_work) continue;
-    let found = 0;
-    let covered = 0;
-    keys.forEach((key, j) => {
-      if (kept[j] && words[j] >= rule.source_words && words[j] < words[k]
-          && keys[k].includes(key)) {
-        found += 1;
-        covered += words[j];
-      }
-    });
-    if (found >= rule.sources && covered >= rule.share * words[k]) out.push(k);
+    if (words[k] * sources.length > rule.max_work) continue;
+    const inside = sources.filter((j) => words[j] < words[k] && keys[k].includes(keys[j]));
+    const covered = inside.reduce((sum, j) => sum + words[j], 0);
+    if (inside.length >= rule.sources && covered >= rule.share * words[k]) out.push(k);
   }
   return out.sort((a, b) => a - b);
 }
