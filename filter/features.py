@@ -704,7 +704,7 @@ _ROW_END = "\x00"
 _END_COLUMN = -2
 # WORD_PATTERN's matches, and the row end: findall never stops inside a run of word
 # characters, so the pattern's word boundaries always hold and are left out (faster).
-_TOKEN_OR_ROW_END = re.compile(rf"{WORD.pattern}|[{_SPECIALS}]|\x00")
+_TOKEN_OR_ROW_END = re.compile(rf"{WORD_PATTERN}|\x00")
 
 
 def _with_row_end(vocab: dict[str, int]) -> dict[str, int]:
