@@ -30,7 +30,8 @@ lint: $(STAMP)
 
 ## make train: retrain the shipped model from seeds/ (cross-validated metrics printed)
 ## (`make train CORPORA=../shared/corpora` adds the real pages; only when CORPORA is given)
-## TRAIN_ARGS="--gate-seed N" or "--gate-members 3" (three gates averaged; README, Commands)
+## TRAIN_ARGS="--gate-seed N", "--gate-members 3" (three gates averaged) or "--seed-share S"
+## (the seeds' share of the gate's training weight; README, The model and how it is made)
 train: $(STAMP)
 	$(BIN)/python -m training.train $(if $(filter command line,$(origin CORPORA)),--corpora $(CORPORA)) $(TRAIN_ARGS)
 

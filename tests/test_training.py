@@ -135,6 +135,25 @@ def test_another_gate_seed_and_more_members_train_another_gate(with_real_pages, 
     assert [m.random_state for m in (gate.context_, *gate.more_context_)] == [5, 6]
 
 
+def test_the_seeds_share_of_the_gate_is_the_one_asked_for(with_real_pages, tmp_path, capsys):
+    from training.train import main
+
+    w = with_real_pages
+    card = train(w["seeds"], tmp_path / "model", folds=3, log=lambda *_: None,
+                 corpora=w["corpora"], seed_share=0.3)
+    assert card["model"]["params"]["seed_share"] == 0.3
+    model = Filter(tmp_path / "model").model
+    y = np.array(["body", "other", "body", "other", None], dtype=object)
+    real = np.array([False, False, True, True, True])
+    # The two labeled real rows weigh 200, so the two seed rows 0.3 of the whole.
+    weights = model._gate_weights(y, real, [1.0, 1.0, 100.0, 100.0, 100.0])
+    assert weights.tolist() == pytest.approx([0.3 * 200 / 0.7 / 2] * 2 + [100.0] * 3)
+    with pytest.raises(SystemExit):
+        main(["--seed-share", "1", "--out", str(tmp_path / "never")])
+    assert "--seed-share must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
 def test_out_of_fold_models_refuse_a_different_corpus_file(with_real_pages, tmp_path):
     from training.corpus import cross_fitted
 

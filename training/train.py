@@ -130,7 +130,7 @@ def format_metrics(m: dict) -> str:
 
 def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS,
           log=print, corpora: Path | None = None, corpus_limit: int | None = None,
-          gate_seed: int = 0, gate_members: int = 1) -> dict:
+          gate_seed: int = 0, gate_members: int = 1, seed_share: float | None = None) -> dict:
     start = time.perf_counter()
     docs = load_seeds(seeds)
     data_hash = seeds_hash(seeds)
@@ -142,7 +142,8 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
         log("real pages: " + ", ".join(f"{c['name']} {c['pages']} pages "
                                        f"({c['labeled_paragraphs']} paragraphs aligned)"
                                        for c in real.corpora))
-    model = ParagraphClassifier(gate_seed=gate_seed, gate_members=gate_members)
+    shared = {} if seed_share is None else {"seed_share": seed_share}
+    model = ParagraphClassifier(gate_seed=gate_seed, gate_members=gate_members, **shared)
     cv = cross_validate(docs, folds, model, real, log)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
@@ -188,11 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gate-members", type=int, default=1, metavar="N",
                     help="average N gates that differ only by seed (N times the gate's "
                          "training and its trees' share of scoring time)")
+    ap.add_argument("--seed-share", type=float, default=None, metavar="S",
+                    help="the seeds' share of the gate's training weight when real pages "
+                         "are read (default: the classifier's, see README)")
     args = ap.parse_args(argv)
+    if args.seed_share is not None and not 0 < args.seed_share < 1:
+        ap.error(f"--seed-share must be between 0 and 1, not {args.seed_share}")
     try:
         train(args.seeds, args.out, args.folds, corpora=args.corpora,
               corpus_limit=args.corpus_limit, gate_seed=args.gate_seed,
-              gate_members=args.gate_members)
+              gate_members=args.gate_members, seed_share=args.seed_share)
     except (ContamFilterError, FileNotFoundError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
