@@ -142,8 +142,9 @@ def train(seeds: Path = SEEDS, out: Path = MODEL_DIR, folds: int = DEFAULT_FOLDS
         log("real pages: " + ", ".join(f"{c['name']} {c['pages']} pages "
                                        f"({c['labeled_paragraphs']} paragraphs aligned)"
                                        for c in real.corpora))
-    shared = {} if seed_share is None else {"seed_share": seed_share}
-    model = ParagraphClassifier(gate_seed=gate_seed, gate_members=gate_members, **shared)
+    model = ParagraphClassifier(gate_seed=gate_seed, gate_members=gate_members)
+    if seed_share is not None:  # None: the classifier's own default
+        model.set_params(seed_share=seed_share)
     cv = cross_validate(docs, folds, model, real, log)
     log(f"\ncross-validation, {folds} folds grouped by document:\n{format_metrics(cv)}\n")
     y = flatten(docs)[1]
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                          "training and its trees' share of scoring time)")
     ap.add_argument("--seed-share", type=float, default=None, metavar="S",
                     help="the seeds' share of the gate's training weight when real pages "
-                         "are read (default: the classifier's, see README)")
+                         f"are read (default {ParagraphClassifier().seed_share})")
     args = ap.parse_args(argv)
     if args.seed_share is not None and not 0 < args.seed_share < 1:
         ap.error(f"--seed-share must be between 0 and 1, not {args.seed_share}")
